@@ -1,0 +1,62 @@
+package io.lockwarden.api.crd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Build step, run right after the CRD generator: puts each CRD's printer columns back in the order they are declared
+ * on the resource class. The generator sorts them by JSON path, and kubectl shows them in CRD order, so without this
+ * {@code kubectl get dl} would start with Age instead of Path.
+ *
+ * <p>Usage: {@code PrinterColumnOrder <directory of generated CRDs>}.
+ */
+public final class PrinterColumnOrder {
+  private static final Map<String, Class<?>> RESOURCES = Map.of(
+      "diskleases.lockwarden.io-v1.yml", DiskLease.class,
+      "superviseddomains.lockwarden.io-v1.yml", SupervisedDomain.class);
+
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
+
+  private PrinterColumnOrder() {}
+
+  public static void main(String[] args) throws IOException {
+    Path directory = Path.of(args[0]);
+    for (Map.Entry<String, Class<?>> resource : RESOURCES.entrySet()) {
+      Path file = directory.resolve(resource.getKey());
+      JsonNode crd = YAML.readTree(file.toFile());
+      List<String> declared = Arrays.stream(resource.getValue().getAnnotationsByType(AdditionalPrinterColumn.class))
+          .map(AdditionalPrinterColumn::name)
+          .toList();
+      for (JsonNode version : crd.path("spec").path("versions")) {
+        reorder((ObjectNode) version, declared);
+      }
+      YAML.writeValue(file.toFile(), crd);
+    }
+  }
+
+  private static void reorder(ObjectNode version, List<String> declared) {
+    JsonNode columns = version.path("additionalPrinterColumns");
+    List<JsonNode> sorted = new ArrayList<>();
+    columns.forEach(sorted::add);
+    if (sorted.size() != declared.size()) {
+      throw new IllegalStateException("expected columns " + declared + " in the generated CRD, found " + columns);
+    }
+    sorted.sort((a, b) -> declared.indexOf(a.path("name").asText()) - declared.indexOf(b.path("name").asText()));
+    ArrayNode ordered = version.putArray("additionalPrinterColumns");
+    sorted.forEach(ordered::add);
+  }
+}

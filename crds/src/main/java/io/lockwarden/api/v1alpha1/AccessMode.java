@@ -1,0 +1,16 @@
+package io.lockwarden.api.v1alpha1;
+
+/**
+ * How a domain uses a disk: the seed's resource flags. No flag is Exclusive (read-write, one holder);
+ * VIR_LOCK_MANAGER_RESOURCE_SHARED is Shared (read-write, many holders); VIR_LOCK_MANAGER_RESOURCE_READONLY is ReadOnly.
+ */
+public enum AccessMode {
+  Exclusive,
+  Shared,
+  ReadOnly;
+
+  /** The compatibility table: Exclusive conflicts with everything, Shared and ReadOnly mix freely. */
+  public boolean compatibleWith(AccessMode other) {
+    return this != Exclusive && other != Exclusive;
+  }
+}

@@ -1,0 +1,7 @@
+package io.lockwarden.api.v1alpha1;
+
+public enum DomainLeaseState {
+  Waiting,
+  Granted,
+  Released
+}

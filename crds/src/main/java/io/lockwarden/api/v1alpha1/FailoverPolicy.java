@@ -1,0 +1,6 @@
+package io.lockwarden.api.v1alpha1;
+
+public enum FailoverPolicy {
+  Automatic,
+  Manual
+}
