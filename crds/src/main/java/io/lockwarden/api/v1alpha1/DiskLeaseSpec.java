@@ -1,6 +1,7 @@
 package io.lockwarden.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.crd.generator.annotation.SelectableField;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
@@ -10,8 +11,13 @@ import java.util.List;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class DiskLeaseSpec {
-  /** The disk, as the domains name it. Immutable: a lease is the identity of one disk. */
+  /**
+   * The disk, as the domains name it. Immutable: a lease is the identity of one disk. Selectable
+   * ({@code --field-selector spec.path=...}), so the operator can ask the API server, not its cache, which leases
+   * name a path.
+   */
   @Required
+  @SelectableField
   @Size(max = DiskPath.MAX_BYTES)
   @ValidationRule(value = DiskPath.RULE, messageExpression = DiskPath.RULE_MESSAGE, message = DiskPath.FALLBACK_MESSAGE)
   @ValidationRule(value = "self == oldSelf", message = "path is immutable: create a new DiskLease for another disk")

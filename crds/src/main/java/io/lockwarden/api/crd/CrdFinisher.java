@@ -17,13 +17,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Build step, run right after the CRD generator: puts each CRD's printer columns back in the order they are declared
- * on the resource class. The generator sorts them by JSON path, and kubectl shows them in CRD order, so without this
- * {@code kubectl get dl} would start with Age instead of Path.
+ * Build step, run right after the CRD generator, for the two things its annotations cannot say:
+ * <ul>
+ *   <li>printer columns in the order they are declared on the resource class: the generator sorts them by JSON path,
+ *       and kubectl shows them in CRD order, so {@code kubectl get dl} would start with Age instead of Path;
+ *   <li>{@code status.conditions} as a list map keyed by type, so that with server-side apply the operator and the
+ *       node agent each own their own conditions in the one list.
+ * </ul>
  *
- * <p>Usage: {@code PrinterColumnOrder <directory of generated CRDs>}.
+ * <p>Usage: {@code CrdFinisher <directory of generated CRDs>}.
  */
-public final class PrinterColumnOrder {
+public final class CrdFinisher {
   private static final Map<String, Class<?>> RESOURCES = Map.of(
       "diskleases.lockwarden.io-v1.yml", DiskLease.class,
       "superviseddomains.lockwarden.io-v1.yml", SupervisedDomain.class);
@@ -31,7 +35,7 @@ public final class PrinterColumnOrder {
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
 
-  private PrinterColumnOrder() {}
+  private CrdFinisher() {}
 
   public static void main(String[] args) throws IOException {
     Path directory = Path.of(args[0]);
@@ -43,8 +47,18 @@ public final class PrinterColumnOrder {
           .toList();
       for (JsonNode version : crd.path("spec").path("versions")) {
         reorder((ObjectNode) version, declared);
+        conditionsAsMap(version.path("schema").path("openAPIV3Schema").path("properties").path("status"));
       }
       YAML.writeValue(file.toFile(), crd);
+    }
+  }
+
+  private static void conditionsAsMap(JsonNode status) {
+    JsonNode conditions = status.path("properties").path("conditions");
+    if (conditions instanceof ObjectNode list) {
+      list.put("x-kubernetes-list-type", "map");
+      list.putArray("x-kubernetes-list-map-keys").add("type");
+      ((ObjectNode) list.path("items")).putArray("required").add("type").add("status");
     }
   }
 

@@ -1,0 +1,21 @@
+package io.lockwarden.api.v1alpha1;
+
+/** Condition types and reasons of a SupervisedDomain, shared by the operator, the agent and the tests. */
+public final class DomainConditions {
+  /** All the domain's leases are granted on its node. Written by the operator. */
+  public static final String LEASES_GRANTED = "LeasesGranted";
+  /** The domain's node was declared dead and its grants revoked. Written by the operator. */
+  public static final String FENCED = "Fenced";
+  /** The process runs. Written by the agent. */
+  public static final String RUNNING = "Running";
+
+  /** Running=False for good: the process exited and its restart policy will not start it again. */
+  public static final String REASON_COMPLETED = "Completed";
+  public static final String REASON_NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed";
+  public static final String REASON_DUPLICATE_PATH = "DuplicatePath";
+  public static final String REASON_NO_LIVE_NODE = "NoLiveNode";
+  public static final String REASON_NODE_DEAD = "NodeDead";
+  public static final String REASON_FAILED_OVER = "FailedOver";
+
+  private DomainConditions() {}
+}

@@ -1,0 +1,107 @@
+package io.lockwarden.operator;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.lockwarden.operator.config.OperatorConfig;
+import io.lockwarden.operator.domain.DomainReconciler;
+import io.lockwarden.operator.fence.NodeLiveness;
+import io.lockwarden.operator.lease.LeaseReconciler;
+import io.lockwarden.operator.lease.PathOwnership;
+import io.lockwarden.operator.observe.EventRecorder;
+import io.lockwarden.operator.observe.HttpEndpoints;
+import io.lockwarden.operator.observe.OperatorMetrics;
+import io.lockwarden.operator.observe.SplitBrainAudit;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the lockwarden operator: node liveness, the split-brain audit, the two controllers (DiskLease arbitration
+ * and SupervisedDomain placement), leader election, and the HTTP endpoints. The kubeconfig comes from the usual
+ * places (in-cluster service account, KUBECONFIG, ~/.kube/config).
+ */
+public final class OperatorMain {
+  private static final Logger log = LoggerFactory.getLogger(OperatorMain.class);
+
+  private OperatorMain() {}
+
+  public static void main(String[] args) throws Exception {
+    OperatorConfig config;
+    try {
+      config = OperatorConfig.from(args, System.getenv());
+    } catch (IllegalArgumentException e) {
+      System.err.println("lockwarden-operator: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    log.info("event=starting namespace={} nodeTimeout={} grace={} leaderElection={} identity={} metricsPort={}",
+        config.namespace(), config.nodeTimeout(), config.grace(), config.leaderElection(), config.identity(),
+        config.metricsPort());
+
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    NodeLiveness liveness = new NodeLiveness(client, config.namespace(), config.nodeTimeout(), config.grace());
+    OperatorMetrics metrics = new OperatorMetrics(registry, liveness::aliveCount);
+    EventRecorder events = new EventRecorder(client, "lockwarden-operator");
+    liveness.onChange(node -> {
+      if (liveness.isDead(node)) {
+        metrics.nodeFenced();
+      }
+    });
+
+    Operator operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
+          .withCloseClientOnStop(false)
+          .withStopOnInformerErrorDuringStartup(false)
+          .withConcurrentReconciliationThreads(16);
+      if (config.leaderElection()) {
+        o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
+            .aLeaderElectionConfiguration("lockwarden-operator-leader")
+            .withLeaseNamespace(config.namespace())
+            .withIdentity(config.identity())
+            .build());
+      }
+    });
+    operator.register(new LeaseReconciler(liveness, new PathOwnership(client), metrics, events,
+        config.nodeTimeout().plus(config.grace())));
+    operator.register(new DomainReconciler(liveness, metrics, events));
+
+    SplitBrainAudit audit = new SplitBrainAudit(client, metrics);
+    liveness.start();
+    audit.start();
+    HttpEndpoints endpoints = new HttpEndpoints(System.getenv().getOrDefault("LOCKWARDEN_METRICS_ADDRESS", "0.0.0.0"),
+        config.metricsPort(), registry, () -> notReady(operator, liveness));
+    operator.start();
+    log.info("event=started metricsPort={}", endpoints.port());
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("event=stopping");
+      operator.stop();
+      endpoints.close();
+      audit.close();
+      liveness.close();
+      events.close();
+      client.close();
+      stopped.countDown();
+    }, "shutdown"));
+    stopped.await();
+  }
+
+  /** Ready once node renewals are watched and every informer of a started operator is healthy. */
+  private static String notReady(Operator operator, NodeLiveness liveness) {
+    if (!liveness.isWatching()) {
+      return "not watching node Leases";
+    }
+    if (operator.getRuntimeInfo().isStarted() && !operator.getRuntimeInfo().allEventSourcesAreHealthy()) {
+      return "informers not watching: " + operator.getRuntimeInfo().unhealthyEventSources().keySet();
+    }
+    return null;
+  }
+}

@@ -1,0 +1,64 @@
+package io.lockwarden.operator.config;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The operator's settings: command-line flags ({@code --node-timeout=10s}) win over environment variables
+ * ({@code LOCKWARDEN_NODE_TIMEOUT=10s}), which win over the defaults. A bad value stops the operator at start with a
+ * message naming the setting.
+ */
+public record OperatorConfig(String namespace, int metricsPort, Duration nodeTimeout, Duration grace,
+    boolean leaderElection, String identity) {
+
+  public static OperatorConfig from(String[] args, Map<String, String> env) {
+    Map<String, String> flags = new HashMap<>();
+    for (String arg : args) {
+      if (!arg.startsWith("--") || !arg.contains("=")) {
+        throw new IllegalArgumentException("unknown argument '" + arg + "': use --name=value");
+      }
+      flags.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+    }
+    Settings s = new Settings(flags, env);
+    OperatorConfig config = new OperatorConfig(
+        s.get("namespace", "lockwarden-system"),
+        Integer.parseInt(s.get("metrics-port", "8080")),
+        duration("node-timeout", s.get("node-timeout", "10s")),
+        duration("grace", s.get("grace", "2s")),
+        Boolean.parseBoolean(s.get("leader-election", "true")),
+        s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()));
+    flags.keySet().removeAll(Settings.KNOWN);
+    if (!flags.isEmpty()) {
+      throw new IllegalArgumentException("unknown flags " + flags.keySet() + "; known: " + Settings.KNOWN);
+    }
+    return config;
+  }
+
+  /** "10s", "500ms", "2m". */
+  public static Duration duration(String name, String value) {
+    try {
+      if (value.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(value.substring(0, value.length() - 2)));
+      }
+      long amount = Long.parseLong(value.substring(0, value.length() - 1));
+      return switch (value.charAt(value.length() - 1)) {
+        case 's' -> Duration.ofSeconds(amount);
+        case 'm' -> Duration.ofMinutes(amount);
+        default -> throw new NumberFormatException();
+      };
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(name + ": '" + value + "' is not a duration like 10s, 500ms or 2m");
+    }
+  }
+
+  private record Settings(Map<String, String> flags, Map<String, String> env) {
+    static final java.util.Set<String> KNOWN =
+        java.util.Set.of("namespace", "metrics-port", "node-timeout", "grace", "leader-election", "identity");
+
+    String get(String flag, String fallback) {
+      String envName = "LOCKWARDEN_" + flag.toUpperCase().replace('-', '_');
+      return flags.getOrDefault(flag, env.getOrDefault(envName, fallback));
+    }
+  }
+}

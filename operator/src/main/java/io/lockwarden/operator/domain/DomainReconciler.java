@@ -1,0 +1,339 @@
+package io.lockwarden.operator.domain;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainConditions;
+import io.lockwarden.api.v1alpha1.DomainLease;
+import io.lockwarden.api.v1alpha1.DomainLeaseState;
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
+import io.lockwarden.operator.fence.NodeLiveness;
+import io.lockwarden.operator.fence.NodeLivenessEventSource;
+import io.lockwarden.operator.grant.LeaseArbiter;
+import io.lockwarden.operator.grant.LeasePolicy;
+import io.lockwarden.operator.lease.Indexes;
+import io.lockwarden.operator.lease.LeaseNames;
+import io.lockwarden.operator.lease.PathOwnership;
+import io.lockwarden.operator.observe.EventRecorder;
+import io.lockwarden.operator.observe.OperatorMetrics;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything about one SupervisedDomain except the grants themselves: where it runs (placement and fail-over), the
+ * automatic DiskLeases for its paths, its finalizer (the seed's Free), and the operator's part of its status, written
+ * with server-side apply so the node agent's part is never touched.
+ */
+@ControllerConfiguration(name = DomainReconciler.NAME, finalizerName = DomainReconciler.FINALIZER,
+    fieldManager = DomainReconciler.FIELD_MANAGER, generationAwareEventProcessing = false,
+    maxReconciliationInterval = @MaxReconciliationInterval(interval = 5, timeUnit = TimeUnit.MINUTES))
+public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cleaner<SupervisedDomain> {
+  public static final String NAME = "superviseddomain";
+  public static final String FINALIZER = "lockwarden.io/release";
+  public static final String FIELD_MANAGER = "lockwarden-operator";
+  private static final Logger log = LoggerFactory.getLogger(DomainReconciler.class);
+  private static final Set<DomainPhase> OPERATOR_PHASES = Set.of(DomainPhase.Pending, DomainPhase.Waiting,
+      DomainPhase.Starting, DomainPhase.Fenced, DomainPhase.Stopped);
+
+  private final NodeLiveness liveness;
+  private final OperatorMetrics metrics;
+  private final EventRecorder events;
+  private InformerEventSource<DiskLease, SupervisedDomain> leases;
+  private IndexerResourceCache<SupervisedDomain> domains;
+
+  public DomainReconciler(NodeLiveness liveness, OperatorMetrics metrics, EventRecorder events) {
+    this.liveness = liveness;
+    this.metrics = metrics;
+    this.events = events;
+  }
+
+  @Override
+  public List<EventSource<?, SupervisedDomain>> prepareEventSources(EventSourceContext<SupervisedDomain> context) {
+    domains = context.getPrimaryCache();
+    domains.addIndexers(Indexes.forDomains());
+    leases = new InformerEventSource<>(InformerEventSourceConfiguration.from(DiskLease.class, SupervisedDomain.class)
+        .withSecondaryToPrimaryMapper(this::domainsOf).build(), context);
+    leases.addIndexers(Indexes.forLeases());
+    NodeLivenessEventSource<SupervisedDomain> nodes = new NodeLivenessEventSource<>(liveness, node -> {
+      // Placed there, or not placed yet, or placed on a dead node: any of these may move now.
+      Set<ResourceID> affected = new HashSet<>();
+      domains.list(d -> d.getStatus() == null || d.getStatus().node == null || node.equals(d.getStatus().node)
+          || liveness.isDead(d.getStatus().node)).forEach(d -> affected.add(ResourceID.fromResource(d)));
+      return affected;
+    });
+    return List.of(leases, nodes);
+  }
+
+  @Override
+  public UpdateControl<SupervisedDomain> reconcile(SupervisedDomain domain, Context<SupervisedDomain> context) {
+    List<DomainDisks.Resolved> disks = DomainDisks.resolve(domain, this::leasesWithPath);
+    createAutoLeases(disks, context.getClient());
+    SupervisedDomainStatus current = domain.getStatus() == null ? new SupervisedDomainStatus() : domain.getStatus();
+    String node = Placement.choose(domain, liveness::isAlive, liveness::isDead, holdsAnyGrant(domain));
+    SupervisedDomainStatus desired = desiredStatus(domain, disks, node);
+    if (!sameOperatorFields(current, desired)) {
+      report(domain, current, desired);
+      SupervisedDomain patch = new SupervisedDomain();
+      patch.setMetadata(new ObjectMetaBuilder().withName(domain.getMetadata().getName())
+          .withNamespace(domain.getMetadata().getNamespace()).build());
+      patch.setStatus(desired);
+      PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(domain, patch, context);
+    }
+    return UpdateControl.noUpdate();
+  }
+
+  /** The seed's Free: the domain goes only once none of its grants is left anywhere, confirmed by the API server. */
+  @Override
+  public DeleteControl cleanup(SupervisedDomain domain, Context<SupervisedDomain> context) {
+    String uid = domain.getMetadata().getUid();
+    Set<String> names = new LinkedHashSet<>();
+    DomainDisks.resolve(domain, this::leasesWithPath).forEach(d -> names.add(d.leaseName()));
+    leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, uid).forEach(l -> names.add(l.getMetadata().getName()));
+    for (String name : names) {
+      DiskLease fresh = context.getClient().resources(DiskLease.class).withName(name).get();
+      if (fresh != null && fresh.getStatus() != null && fresh.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid))) {
+        log.info("event=finalizer-kept domain={} lease={} reason=grant-not-released-yet", DomainDisks.key(domain), name);
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(5, TimeUnit.SECONDS);
+      }
+    }
+    log.info("event=finalizer-removed domain={} uid={}", DomainDisks.key(domain), uid);
+    return DeleteControl.defaultDelete();
+  }
+
+  private SupervisedDomainStatus desiredStatus(SupervisedDomain domain, List<DomainDisks.Resolved> disks, String node) {
+    SupervisedDomainStatus current = domain.getStatus() == null ? new SupervisedDomainStatus() : domain.getStatus();
+    String uid = domain.getMetadata().getUid();
+    long generation = domain.getMetadata().getGeneration();
+    boolean wants = DomainDisks.wantsLeases(domain);
+    SupervisedDomainStatus desired = new SupervisedDomainStatus();
+    desired.node = node;
+    desired.observedGeneration = generation;
+    desired.leases = new ArrayList<>();
+
+    String notGrantedReason = null;
+    String notGrantedMessage = null;
+    int granted = 0;
+    for (DomainDisks.Resolved disk : disks) {
+      DiskLease lease = leases.get(new ResourceID(disk.leaseName())).orElse(null);
+      DomainLease entry = new DomainLease();
+      entry.path = disk.path() != null ? disk.path() : lease == null ? null : lease.getSpec().path;
+      entry.leaseName = disk.leaseName();
+      entry.mode = disk.mode();
+      LeaseHolder holder = lease == null || lease.getStatus() == null ? null
+          : lease.getStatus().holders.stream().filter(h -> h.uid.equals(uid)).findFirst().orElse(null);
+      if (holder != null && Objects.equals(holder.node, node)) {
+        entry.state = DomainLeaseState.Granted;
+        entry.epoch = holder.epoch;
+        granted++;
+      } else {
+        entry.state = wants ? DomainLeaseState.Waiting : DomainLeaseState.Released;
+        if (notGrantedReason == null) {
+          String[] why = whyNotGranted(domain, lease, disk, node);
+          notGrantedReason = why[0];
+          notGrantedMessage = why[1];
+        }
+      }
+      desired.leases.add(entry);
+    }
+    desired.leaseSummary = granted + "/" + disks.size();
+
+    boolean nodeDead = node != null && liveness.isDead(node);
+    boolean allGranted = granted == disks.size();
+    List<Condition> conditions = new ArrayList<>();
+    conditions.add(condition(current, DomainConditions.LEASES_GRANTED, allGranted,
+        allGranted ? "AllGranted" : notGrantedReason,
+        allGranted ? granted + " of " + disks.size() + " leases granted on " + node : notGrantedMessage, generation));
+    String previousNode = current.node;
+    boolean failingOver = previousNode != null && node != null && !previousNode.equals(node) && liveness.isDead(previousNode);
+    Condition failedOverBefore = failingOver ? null : current.conditions == null ? null : current.conditions.stream()
+        .filter(c -> DomainConditions.FENCED.equals(c.getType())
+            && DomainConditions.REASON_FAILED_OVER.equals(c.getReason())).findFirst().orElse(null);
+    conditions.add(condition(current, DomainConditions.FENCED, nodeDead,
+        nodeDead ? DomainConditions.REASON_NODE_DEAD
+            : failingOver || failedOverBefore != null ? DomainConditions.REASON_FAILED_OVER : "NodeAlive",
+        nodeDead ? "node " + node + " stopped renewing its lease; its grants are revoked"
+            : failingOver ? "failed over from " + previousNode + " (dead) to " + node
+            : failedOverBefore != null ? failedOverBefore.getMessage()
+            : node == null ? "not placed" : "node " + node + " is not dead", generation));
+    desired.conditions = conditions;
+
+    DomainPhase phase = current.phase;
+    if (nodeDead) {
+      desired.phase = DomainPhase.Fenced;
+    } else if (phase == null || OPERATOR_PHASES.contains(phase)) {
+      desired.phase = node == null || !liveness.isAlive(node) ? DomainPhase.Pending
+          : !wants ? DomainPhase.Stopped
+          : allGranted ? DomainPhase.Starting
+          : DomainPhase.Waiting;
+    }
+    // Otherwise the agent reports the process phase and owns it.
+    return desired;
+  }
+
+  private String[] whyNotGranted(SupervisedDomain domain, DiskLease lease, DomainDisks.Resolved disk, String node) {
+    String namespace = domain.getMetadata().getNamespace();
+    if (!DomainDisks.wantsLeases(domain)) {
+      return new String[] {"NotRunning", "the domain does not ask for its leases (running: false, completed or deleted)"};
+    }
+    if (lease != null && !LeasePolicy.allowsNamespace(lease, namespace)) {
+      return new String[] {DomainConditions.REASON_NAMESPACE_NOT_ALLOWED,
+          "DiskLease " + disk.leaseName() + " does not allow namespace " + namespace};
+    }
+    if (lease != null && lease.getStatus() != null && lease.getStatus().conditions.stream().anyMatch(c ->
+        LeaseArbiter.READY.equals(c.getType()) && PathOwnership.DUPLICATE_PATH.equals(c.getReason()))) {
+      return new String[] {DomainConditions.REASON_DUPLICATE_PATH,
+          "DiskLease " + disk.leaseName() + " shares its path with an older DiskLease and grants nothing"};
+    }
+    if (node == null || !liveness.isAlive(node)) {
+      return new String[] {DomainConditions.REASON_NO_LIVE_NODE,
+          node == null ? "no candidate node is alive" : "node " + node + " is not renewing its lease"};
+    }
+    String uid = domain.getMetadata().getUid();
+    String reason = lease == null || lease.getStatus() == null ? null : lease.getStatus().waiting.stream()
+        .filter(w -> w.uid.equals(uid)).map(w -> w.reason).findFirst().orElse(null);
+    return new String[] {"Waiting", "waiting for DiskLease " + disk.leaseName()
+        + (reason != null ? ": " + reason : " (earlier leases in lease-name order first)")};
+  }
+
+  private void report(SupervisedDomain domain, SupervisedDomainStatus current, SupervisedDomainStatus desired) {
+    String key = DomainDisks.key(domain);
+    if (!Objects.equals(current.node, desired.node) && desired.node != null) {
+      if (current.node == null) {
+        log.info("event=placed domain={} node={}", key, desired.node);
+        events.normal(domain, "Placed", "placed on " + desired.node);
+      } else {
+        log.warn("event=failed-over domain={} from={} to={}", key, current.node, desired.node);
+        events.warning(domain, "FailedOver", "node " + current.node + " is dead; placed on " + desired.node);
+      }
+    }
+    if (desired.phase == DomainPhase.Fenced && current.phase != DomainPhase.Fenced) {
+      log.warn("event=fenced domain={} node={}", key, desired.node);
+      events.warning(domain, "Fenced", "node " + desired.node + " is dead; grants revoked");
+    }
+    Condition leasesGranted = desired.conditions.get(0);
+    boolean newlyRefused = DomainConditions.REASON_NAMESPACE_NOT_ALLOWED.equals(leasesGranted.getReason())
+        && !hasReason(current, DomainConditions.LEASES_GRANTED, DomainConditions.REASON_NAMESPACE_NOT_ALLOWED);
+    if (newlyRefused) {
+      metrics.conflict(DomainConditions.REASON_NAMESPACE_NOT_ALLOWED);
+      events.warning(domain, DomainConditions.REASON_NAMESPACE_NOT_ALLOWED, leasesGranted.getMessage());
+    }
+  }
+
+  private void createAutoLeases(List<DomainDisks.Resolved> disks, KubernetesClient client) {
+    for (DomainDisks.Resolved disk : disks) {
+      if (disk.path() == null || !disk.leaseName().equals(LeaseNames.autoName(disk.path()))
+          || leases.get(new ResourceID(disk.leaseName())).isPresent()) {
+        continue;
+      }
+      DiskLease lease = new DiskLease();
+      lease.setMetadata(new ObjectMetaBuilder().withName(disk.leaseName())
+          .withLabels(Map.of(LeaseNames.AUTO_LABEL, "true")).build());
+      lease.setSpec(new io.lockwarden.api.v1alpha1.DiskLeaseSpec());
+      lease.getSpec().path = disk.path();
+      try {
+        client.resource(lease).create();
+        log.info("event=auto-lease-created lease={} path={}", disk.leaseName(), disk.path());
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private boolean holdsAnyGrant(SupervisedDomain domain) {
+    String uid = domain.getMetadata().getUid();
+    return leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, uid).stream()
+        .anyMatch(l -> l.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid)));
+  }
+
+  private List<DiskLease> leasesWithPath(String path) {
+    return leases.byIndex(Indexes.LEASE_BY_PATH, path);
+  }
+
+  /** The domains a lease event may change: its holders and waiters, and the domains whose disks name it. */
+  private Set<ResourceID> domainsOf(DiskLease lease) {
+    Set<ResourceID> ids = new HashSet<>();
+    if (lease.getStatus() != null) {
+      lease.getStatus().holders.forEach(h -> ids.add(domainId(h.domain)));
+      lease.getStatus().waiting.forEach(w -> ids.add(domainId(w.domain)));
+    }
+    domains.byIndex(Indexes.DOMAIN_BY_DISK, Indexes.byName(lease.getMetadata().getName()))
+        .forEach(d -> ids.add(ResourceID.fromResource(d)));
+    if (lease.getSpec() != null) {
+      domains.byIndex(Indexes.DOMAIN_BY_DISK, Indexes.byPath(lease.getSpec().path))
+          .forEach(d -> ids.add(ResourceID.fromResource(d)));
+    }
+    return ids;
+  }
+
+  private static ResourceID domainId(String key) {
+    String[] parts = key.split("/", 2);
+    return new ResourceID(parts[1], parts[0]);
+  }
+
+  private static boolean hasReason(SupervisedDomainStatus status, String type, String reason) {
+    return status.conditions != null && status.conditions.stream()
+        .anyMatch(c -> type.equals(c.getType()) && reason.equals(c.getReason()));
+  }
+
+  /** A condition whose lastTransitionTime moves only when its status does. */
+  private static Condition condition(SupervisedDomainStatus current, String type, boolean isTrue, String reason,
+      String message, long generation) {
+    String status = isTrue ? "True" : "False";
+    String since = current.conditions == null ? null : current.conditions.stream()
+        .filter(c -> type.equals(c.getType()) && status.equals(c.getStatus()))
+        .map(Condition::getLastTransitionTime).findFirst().orElse(null);
+    return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
+        .withObservedGeneration(generation).withLastTransitionTime(since != null ? since : Instant.now().toString())
+        .build();
+  }
+
+  /** Compares only what the operator writes, so the agent's fields never cause a write. */
+  private static boolean sameOperatorFields(SupervisedDomainStatus current, SupervisedDomainStatus desired) {
+    Comparator<Condition> byType = Comparator.comparing(Condition::getType);
+    List<Condition> ours = current.conditions == null ? List.of() : current.conditions.stream()
+        .filter(c -> desired.conditions.stream().anyMatch(d -> d.getType().equals(c.getType()))).sorted(byType).toList();
+    return Objects.equals(current.node, desired.node)
+        && (desired.phase == null || desired.phase == current.phase)
+        && Objects.equals(current.observedGeneration, desired.observedGeneration)
+        && Objects.equals(current.leaseSummary, desired.leaseSummary)
+        && json(current.leases).equals(json(desired.leases))
+        && json(ours).equals(json(desired.conditions.stream().sorted(byType).toList()));
+  }
+
+  private static Object json(Object value) {
+    return Serialization.jsonMapper().valueToTree(value);
+  }
+}

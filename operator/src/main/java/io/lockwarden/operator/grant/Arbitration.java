@@ -1,0 +1,18 @@
+package io.lockwarden.operator.grant;
+
+import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import java.util.List;
+
+/**
+ * The outcome of one arbitration round of one DiskLease: the status to write, and what changed, for events,
+ * metrics and logs.
+ */
+public record Arbitration(DiskLeaseStatus status, List<LeaseHolder> granted, List<Removal> removed) {
+
+  public record Removal(LeaseHolder holder, String reason) {}
+
+  public boolean grantsOrRemoves() {
+    return !granted.isEmpty() || !removed.isEmpty();
+  }
+}

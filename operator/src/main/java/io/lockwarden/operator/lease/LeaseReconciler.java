@@ -1,0 +1,323 @@
+package io.lockwarden.operator.lease;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.LeaseWaiter;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.operator.domain.DomainDisks;
+import io.lockwarden.operator.fence.NodeLiveness;
+import io.lockwarden.operator.fence.NodeLivenessEventSource;
+import io.lockwarden.operator.grant.Arbitration;
+import io.lockwarden.operator.grant.LeaseArbiter;
+import io.lockwarden.operator.grant.LeaseRequest;
+import io.lockwarden.operator.observe.EventRecorder;
+import io.lockwarden.operator.observe.OperatorMetrics;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lock manager for one DiskLease at a time: gathers who asks for it and which grants may end, lets
+ * {@link LeaseArbiter} decide, and writes the decision as one PUT of the lease's status carrying the resourceVersion
+ * it was decided on. A 409 means someone else (another operator, a stale cache) decided in between: re-read from the
+ * API server and decide again.
+ */
+@ControllerConfiguration(name = LeaseReconciler.NAME,
+    maxReconciliationInterval = @MaxReconciliationInterval(interval = 5, timeUnit = TimeUnit.MINUTES))
+public final class LeaseReconciler implements Reconciler<DiskLease> {
+  public static final String NAME = "disklease";
+  private static final Logger log = LoggerFactory.getLogger(LeaseReconciler.class);
+  private static final int MAX_DECISIONS = 8;
+
+  private final NodeLiveness liveness;
+  private final PathOwnership pathOwnership;
+  private final OperatorMetrics metrics;
+  private final EventRecorder events;
+  private final Duration orphanGrace;
+  /** lease/uid to the monotonic time this operator first saw that request, for grant latency. */
+  private final Map<String, Long> firstAsked = new ConcurrentHashMap<>();
+  /** lease/uid to the monotonic time a holder's domain was first found gone. */
+  private final Map<String, Long> goneSince = new ConcurrentHashMap<>();
+  private IndexerResourceCache<DiskLease> leases;
+  private InformerEventSource<SupervisedDomain, DiskLease> domains;
+
+  /** @param orphanGrace how long a grant outlives its vanished domain: nodeTimeout + grace, as for a dead node */
+  public LeaseReconciler(NodeLiveness liveness, PathOwnership pathOwnership, OperatorMetrics metrics,
+      EventRecorder events, Duration orphanGrace) {
+    this.liveness = liveness;
+    this.pathOwnership = pathOwnership;
+    this.metrics = metrics;
+    this.events = events;
+    this.orphanGrace = orphanGrace;
+  }
+
+  @Override
+  public List<EventSource<?, DiskLease>> prepareEventSources(EventSourceContext<DiskLease> context) {
+    leases = context.getPrimaryCache();
+    leases.addIndexers(Indexes.forLeases());
+    domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(SupervisedDomain.class, DiskLease.class)
+        .withSecondaryToPrimaryMapper(this::leasesOf).build(), context);
+    domains.addIndexers(Indexes.forDomains());
+    NodeLivenessEventSource<DiskLease> nodes = new NodeLivenessEventSource<>(liveness, node -> {
+      Set<ResourceID> affected = new HashSet<>();
+      leases.byIndex(Indexes.LEASE_BY_HOLDER_NODE, node).forEach(l -> affected.add(ResourceID.fromResource(l)));
+      domains.byIndex(Indexes.DOMAIN_BY_NODE, node).forEach(d -> affected.addAll(leasesOf(d)));
+      return affected;
+    });
+    return List.of(domains, nodes);
+  }
+
+  @Override
+  public UpdateControl<DiskLease> reconcile(DiskLease lease, Context<DiskLease> context) {
+    KubernetesClient client = context.getClient();
+    if (deleteIfUnusedAuto(lease, client)) {
+      return UpdateControl.noUpdate();
+    }
+    DiskLease current = lease;
+    for (int attempt = 1; attempt <= MAX_DECISIONS; attempt++) {
+      Decision decision = decide(current, client);
+      metrics.waiting(current.getMetadata().getName(), decision.arbitration().status().waiting.size());
+      if (sameStatus(current.getStatus(), decision.arbitration().status())) {
+        return reschedule(decision);
+      }
+      DiskLease desired = Serialization.clone(current);
+      desired.setStatus(decision.arbitration().status());
+      try {
+        // updateStatus is a PUT carrying desired's resourceVersion: the one this decision was made on.
+        DiskLease written = client.resource(desired).updateStatus();
+        context.eventSourceRetriever().getControllerEventSource()
+            .handleRecentResourceUpdate(ResourceID.fromResource(written), written, current);
+        report(current, decision.arbitration(), written);
+        // Our own status write does not wake us again, so an auto lease this write left empty goes now.
+        deleteIfUnusedAuto(written, client);
+        return reschedule(decision);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        metrics.conflict("WriteConflict");
+        log.info("event=write-conflict lease={} resourceVersion={} attempt={} note=re-reading to decide again",
+            current.getMetadata().getName(), current.getMetadata().getResourceVersion(), attempt);
+        current = client.resources(DiskLease.class).withName(current.getMetadata().getName()).get();
+        if (current == null) {
+          return UpdateControl.noUpdate();
+        }
+      }
+    }
+    throw new IllegalStateException("lease " + lease.getMetadata().getName() + ": lost " + MAX_DECISIONS
+        + " write races in a row; JOSDK will retry");
+  }
+
+  private record Decision(Arbitration arbitration, boolean waitingOnTimer) {}
+
+  private Decision decide(DiskLease lease, KubernetesClient client) {
+    String name = lease.getMetadata().getName();
+    List<LeaseRequest> requests = requestsFor(lease);
+    boolean[] waitingOnTimer = {false};
+    String blocked = requests.isEmpty() ? null : pathOwnership.blockReason(lease);
+    Arbitration arbitration = LeaseArbiter.decide(lease, requests, holder -> {
+      String reason = removalReason(name, holder, client);
+      if (reason == null && goneSince.containsKey(name + "/" + holder.uid)) {
+        waitingOnTimer[0] = true;
+      }
+      return reason;
+    }, blocked, Instant.now());
+    return new Decision(arbitration, waitingOnTimer[0]);
+  }
+
+  /** The domains asking for this lease now, oldest domain first, each with its mode and node. */
+  private List<LeaseRequest> requestsFor(DiskLease lease) {
+    String name = lease.getMetadata().getName();
+    List<LeaseRequest> requests = new ArrayList<>();
+    referencingDomains(lease).stream()
+        .sorted(Comparator.comparing((SupervisedDomain d) -> d.getMetadata().getCreationTimestamp())
+            .thenComparing(DomainDisks::key))
+        .forEach(domain -> request(domain, name).ifPresent(requests::add));
+    return requests;
+  }
+
+  private Optional<LeaseRequest> request(SupervisedDomain domain, String leaseName) {
+    String node = domain.getStatus() == null ? null : domain.getStatus().node;
+    if (!DomainDisks.wantsLeases(domain) || node == null || !liveness.isAlive(node)) {
+      return Optional.empty();
+    }
+    String uid = domain.getMetadata().getUid();
+    for (DomainDisks.Resolved disk : DomainDisks.resolve(domain, this::leasesWithPath)) {
+      if (disk.leaseName().equals(leaseName)) {
+        firstAsked.putIfAbsent(leaseName + "/" + uid, System.nanoTime());
+        return Optional.of(new LeaseRequest(DomainDisks.key(domain), uid, domain.getMetadata().getNamespace(), node,
+            disk.mode()));
+      }
+      // Acquire in lease-name order: ask for this one only once every earlier one is held here.
+      if (!heldBy(disk.leaseName(), uid, node)) {
+        return Optional.empty();
+      }
+    }
+    return Optional.empty();
+  }
+
+  private boolean heldBy(String leaseName, String uid, String node) {
+    DiskLease lease = leases.get(new ResourceID(leaseName)).orElse(null);
+    return lease != null && lease.getStatus() != null
+        && lease.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid) && Objects.equals(h.node, node));
+  }
+
+  /**
+   * Why a grant may end now, or null. Only when its process can no longer use the disk: the node is dead (its
+   * supervisors fenced themselves, see docs/safety.md), the agent reported the grant released, or the domain has been
+   * gone (confirmed by the API server) for as long as a dead node's grants are kept.
+   */
+  private String removalReason(String leaseName, LeaseHolder holder, KubernetesClient client) {
+    if (liveness.isDead(holder.node)) {
+      return "NodeDead";
+    }
+    String[] key = holder.domain.split("/", 2);
+    SupervisedDomain domain = domains.get(new ResourceID(key[1], key[0])).orElse(null);
+    if (domain == null || !holder.uid.equals(domain.getMetadata().getUid())) {
+      domain = client.resources(SupervisedDomain.class).inNamespace(key[0]).withName(key[1]).get();
+    }
+    String timerKey = leaseName + "/" + holder.uid;
+    if (domain != null && holder.uid.equals(domain.getMetadata().getUid())) {
+      goneSince.remove(timerKey);
+      boolean released = domain.getStatus() != null && domain.getStatus().released != null
+          && domain.getStatus().released.stream()
+              .anyMatch(r -> leaseName.equals(r.leaseName) && Objects.equals(holder.epoch, r.epoch));
+      return released ? "Released" : null;
+    }
+    long since = goneSince.computeIfAbsent(timerKey, k -> System.nanoTime());
+    return System.nanoTime() - since > orphanGrace.toNanos() ? "DomainGone" : null;
+  }
+
+  private List<SupervisedDomain> referencingDomains(DiskLease lease) {
+    String name = lease.getMetadata().getName();
+    Map<String, SupervisedDomain> found = new LinkedHashMap<>();
+    domains.byIndex(Indexes.DOMAIN_BY_DISK, Indexes.byName(name)).forEach(d -> found.put(d.getMetadata().getUid(), d));
+    String path = lease.getSpec().path;
+    if (name.equals(LeaseNames.forPath(path, leasesWithPath(path)))) {
+      domains.byIndex(Indexes.DOMAIN_BY_DISK, Indexes.byPath(path)).forEach(d -> found.put(d.getMetadata().getUid(), d));
+    }
+    return new ArrayList<>(found.values());
+  }
+
+  private List<DiskLease> leasesWithPath(String path) {
+    return leases.byIndex(Indexes.LEASE_BY_PATH, path);
+  }
+
+  /** The leases a domain event may change: those its disks name, and those it holds or waits for. */
+  private Set<ResourceID> leasesOf(SupervisedDomain domain) {
+    Set<ResourceID> ids = new HashSet<>();
+    if (domain.getSpec() != null && domain.getSpec().disks != null) {
+      domain.getSpec().disks.forEach(disk -> {
+        if (disk.leaseName != null) {
+          ids.add(new ResourceID(disk.leaseName));
+        } else {
+          ids.add(new ResourceID(LeaseNames.autoName(disk.path)));
+          leasesWithPath(disk.path).forEach(l -> ids.add(ResourceID.fromResource(l)));
+        }
+      });
+    }
+    leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, domain.getMetadata().getUid())
+        .forEach(l -> ids.add(ResourceID.fromResource(l)));
+    return ids;
+  }
+
+  /** An auto lease goes once nothing refers to it and nobody holds or waits for it; deleted only at the version seen. */
+  private boolean deleteIfUnusedAuto(DiskLease lease, KubernetesClient client) {
+    DiskLeaseStatus status = lease.getStatus();
+    boolean empty = status == null || (status.holders.isEmpty() && status.waiting.isEmpty());
+    if (!LeaseNames.isAuto(lease) || !empty || !referencingDomains(lease).isEmpty()) {
+      return false;
+    }
+    try {
+      client.resource(lease).lockResourceVersion().delete();
+      log.info("event=auto-lease-deleted lease={} path={}", lease.getMetadata().getName(), lease.getSpec().path);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409 && e.getCode() != 404) {
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  private void report(DiskLease before, Arbitration arbitration, DiskLease written) {
+    String name = written.getMetadata().getName();
+    for (Arbitration.Removal removal : arbitration.removed()) {
+      LeaseHolder h = removal.holder();
+      goneSince.remove(name + "/" + h.uid);
+      log.info("event=released lease={} domain={} node={} epoch={} reason={}", name, h.domain, h.node, h.epoch,
+          removal.reason());
+      String message = h.domain + " on " + h.node + " at epoch " + h.epoch + ": " + removal.reason();
+      if ("Released".equals(removal.reason())) {
+        events.normal(written, "Released", message);
+      } else {
+        events.warning(written, "Revoked", message);
+      }
+    }
+    for (LeaseHolder h : arbitration.granted()) {
+      Long asked = firstAsked.remove(name + "/" + h.uid);
+      Duration latency = asked == null ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - asked);
+      metrics.granted(h.mode, latency);
+      log.info("event=granted lease={} domain={} node={} epoch={} mode={} latencyMillis={}", name, h.domain, h.node,
+          h.epoch, h.mode, latency.toMillis());
+      events.normal(written, "Granted", h.mode + " to " + h.domain + " on " + h.node + " at epoch " + h.epoch);
+    }
+    Set<String> wasWaiting = new HashSet<>();
+    if (before.getStatus() != null) {
+      before.getStatus().waiting.forEach(w -> wasWaiting.add(w.uid));
+    }
+    for (LeaseWaiter w : arbitration.status().waiting) {
+      if (!wasWaiting.contains(w.uid)) {
+        metrics.conflict(conflictKind(w.reason));
+        log.info("event=queued lease={} domain={} mode={} reason=\"{}\"", name, w.domain, w.mode, w.reason);
+        events.warning(written, "Contended", w.domain + " waits for " + w.mode + ": " + w.reason);
+      }
+    }
+  }
+
+  private static String conflictKind(String waiterReason) {
+    if (waiterReason.startsWith("HeldBy")) {
+      return "HeldIncompatible";
+    }
+    if (waiterReason.startsWith("MaxSharedHolders")) {
+      return "MaxSharedHolders";
+    }
+    return PathOwnership.DUPLICATE_PATH.equals(waiterReason) ? PathOwnership.DUPLICATE_PATH : "QueuedBehind";
+  }
+
+  private UpdateControl<DiskLease> reschedule(Decision decision) {
+    // A vanished domain's grant ends on a timer, with no event to wake us: look again soon.
+    return decision.waitingOnTimer() ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1))
+        : UpdateControl.noUpdate();
+  }
+
+  private static boolean sameStatus(DiskLeaseStatus a, DiskLeaseStatus b) {
+    return Serialization.jsonMapper().valueToTree(a).equals(Serialization.jsonMapper().valueToTree(b));
+  }
+}

@@ -1,0 +1,87 @@
+package io.lockwarden.operator.observe;
+
+import io.lockwarden.api.v1alpha1.AccessMode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/** The operator's own Prometheus metrics; JOSDK adds its reconcile metrics to the same registry. */
+public final class OperatorMetrics {
+  private final MeterRegistry registry;
+  private final Timer grantLatency;
+  private final Counter nodeFenced;
+  private final Counter splitBrain;
+  private final Map<String, AtomicInteger> waitingByLease = new ConcurrentHashMap<>();
+
+  public OperatorMetrics(MeterRegistry registry, Supplier<Number> nodesAlive) {
+    this.registry = registry;
+    this.grantLatency = Timer.builder("lockwarden.grant.latency")
+        .description("From the request first seen by this operator to the grant persisted")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(10))
+        .register(registry);
+    this.nodeFenced = Counter.builder("lockwarden.node.fenced").description("Nodes declared dead").register(registry);
+    this.splitBrain = Counter.builder("lockwarden.split.brain.detected")
+        .description("DiskLease versions seen with incompatible holders or a falling epoch; must stay 0")
+        .register(registry);
+    Gauge.builder("lockwarden.nodes.alive", nodesAlive).description("Nodes renewing their Lease").register(registry);
+    for (AccessMode mode : AccessMode.values()) {
+      grants(mode);
+    }
+    registry.counter("lockwarden.conflicts", "reason", "WriteConflict");
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  public void granted(AccessMode mode, Duration sinceRequest) {
+    grants(mode).increment();
+    grantLatency.record(sinceRequest);
+  }
+
+  /** A request that could not be granted at once, or a decision that lost a write race. */
+  public void conflict(String reason) {
+    registry.counter("lockwarden.conflicts", "reason", reason).increment();
+  }
+
+  public void nodeFenced() {
+    nodeFenced.increment();
+  }
+
+  public void splitBrainDetected() {
+    splitBrain.increment();
+  }
+
+  public void reconcileError(String controller) {
+    registry.counter("lockwarden.reconcile.errors", "controller", controller).increment();
+  }
+
+  /** One series per lease that has waiters, gone again once nobody waits. */
+  public void waiting(String lease, int count) {
+    if (count == 0) {
+      AtomicInteger gone = waitingByLease.remove(lease);
+      if (gone != null) {
+        registry.find("lockwarden.lease.waiting").tag("lease", lease).gauges().forEach(registry::remove);
+      }
+      return;
+    }
+    waitingByLease.computeIfAbsent(lease, l -> {
+      AtomicInteger value = new AtomicInteger();
+      Gauge.builder("lockwarden.lease.waiting", value, AtomicInteger::get).tag("lease", l)
+          .description("Domains waiting for this lease").register(registry);
+      return value;
+    }).set(count);
+  }
+
+  private Counter grants(AccessMode mode) {
+    return registry.counter("lockwarden.grants", "mode", mode.name());
+  }
+}
