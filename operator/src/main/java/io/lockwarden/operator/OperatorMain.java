@@ -9,7 +9,7 @@ import io.lockwarden.operator.config.OperatorConfig;
 import io.lockwarden.operator.domain.DomainReconciler;
 import io.lockwarden.operator.fence.NodeLiveness;
 import io.lockwarden.operator.lease.LeaseReconciler;
-import io.lockwarden.operator.lease.PathOwnership;
+import io.lockwarden.operator.lease.PathClaims;
 import io.lockwarden.operator.observe.EventRecorder;
 import io.lockwarden.operator.observe.HttpEndpoints;
 import io.lockwarden.operator.observe.OperatorMetrics;
@@ -56,7 +56,7 @@ public final class OperatorMain {
 
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
+          .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry)) // thousands of resources: no per-resource series
           .withCloseClientOnStop(false)
           .withStopOnInformerErrorDuringStartup(false)
           .withConcurrentReconciliationThreads(16);
@@ -68,9 +68,10 @@ public final class OperatorMain {
             .build());
       }
     });
-    operator.register(new LeaseReconciler(liveness, new PathOwnership(client), metrics, events,
+    PathClaims pathClaims = new PathClaims(client, config.namespace());
+    operator.register(new LeaseReconciler(liveness, pathClaims, metrics, events,
         config.nodeTimeout().plus(config.grace())));
-    operator.register(new DomainReconciler(liveness, metrics, events));
+    operator.register(new DomainReconciler(liveness, pathClaims, metrics, events));
 
     SplitBrainAudit audit = new SplitBrainAudit(client, metrics);
     liveness.start();

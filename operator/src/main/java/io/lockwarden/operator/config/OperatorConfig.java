@@ -23,7 +23,7 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
     Settings s = new Settings(flags, env);
     OperatorConfig config = new OperatorConfig(
         s.get("namespace", "lockwarden-system"),
-        Integer.parseInt(s.get("metrics-port", "8080")),
+        port(s.get("metrics-port", "8080")),
         duration("node-timeout", s.get("node-timeout", "10s")),
         duration("grace", s.get("grace", "2s")),
         Boolean.parseBoolean(s.get("leader-election", "true")),
@@ -33,6 +33,18 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
       throw new IllegalArgumentException("unknown flags " + flags.keySet() + "; known: " + Settings.KNOWN);
     }
     return config;
+  }
+
+  private static int port(String value) {
+    try {
+      int port = Integer.parseInt(value);
+      if (port >= 0 && port <= 65535) {
+        return port;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException("metrics-port: '" + value + "' is not a port number (0 picks a free one)");
   }
 
   /** "10s", "500ms", "2m". */

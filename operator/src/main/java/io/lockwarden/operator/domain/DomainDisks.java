@@ -20,6 +20,18 @@ public final class DomainDisks {
 
   private DomainDisks() {}
 
+  /**
+   * The node the domain runs on: the operator's placement in status.node, or, before that is written, the one node
+   * spec.placement.nodeName names, which leaves no choice to make. Saves a write before a new domain's first grant.
+   */
+  public static String node(SupervisedDomain domain) {
+    String placed = domain.getStatus() == null ? null : domain.getStatus().node;
+    if (placed != null || domain.getSpec() == null || domain.getSpec().placement == null) {
+      return placed;
+    }
+    return domain.getSpec().placement.nodeName;
+  }
+
   /** namespace/name: how holders and waiters name their domain. */
   public static String key(SupervisedDomain domain) {
     return domain.getMetadata().getNamespace() + "/" + domain.getMetadata().getName();

@@ -34,7 +34,8 @@ import io.lockwarden.operator.grant.LeaseArbiter;
 import io.lockwarden.operator.grant.LeasePolicy;
 import io.lockwarden.operator.lease.Indexes;
 import io.lockwarden.operator.lease.LeaseNames;
-import io.lockwarden.operator.lease.PathOwnership;
+import io.lockwarden.operator.lease.LeaseReconciler;
+import io.lockwarden.operator.lease.PathClaims;
 import io.lockwarden.operator.observe.EventRecorder;
 import io.lockwarden.operator.observe.OperatorMetrics;
 import java.time.Instant;
@@ -67,13 +68,15 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
       DomainPhase.Starting, DomainPhase.Fenced, DomainPhase.Stopped);
 
   private final NodeLiveness liveness;
+  private final PathClaims pathClaims;
   private final OperatorMetrics metrics;
   private final EventRecorder events;
   private InformerEventSource<DiskLease, SupervisedDomain> leases;
   private IndexerResourceCache<SupervisedDomain> domains;
 
-  public DomainReconciler(NodeLiveness liveness, OperatorMetrics metrics, EventRecorder events) {
+  public DomainReconciler(NodeLiveness liveness, PathClaims pathClaims, OperatorMetrics metrics, EventRecorder events) {
     this.liveness = liveness;
+    this.pathClaims = pathClaims;
     this.metrics = metrics;
     this.events = events;
   }
@@ -98,6 +101,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
   @Override
   public UpdateControl<SupervisedDomain> reconcile(SupervisedDomain domain, Context<SupervisedDomain> context) {
     List<DomainDisks.Resolved> disks = DomainDisks.resolve(domain, this::leasesWithPath);
+    // Leases first: with a nodeName placement the lease controller can grant before our status write lands.
     createAutoLeases(disks, context.getClient());
     SupervisedDomainStatus current = domain.getStatus() == null ? new SupervisedDomainStatus() : domain.getStatus();
     String node = Placement.choose(domain, liveness::isAlive, liveness::isDead, holdsAnyGrant(domain));
@@ -211,7 +215,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
           "DiskLease " + disk.leaseName() + " does not allow namespace " + namespace};
     }
     if (lease != null && lease.getStatus() != null && lease.getStatus().conditions.stream().anyMatch(c ->
-        LeaseArbiter.READY.equals(c.getType()) && PathOwnership.DUPLICATE_PATH.equals(c.getReason()))) {
+        LeaseArbiter.READY.equals(c.getType()) && PathClaims.DUPLICATE_PATH.equals(c.getReason()))) {
       return new String[] {DomainConditions.REASON_DUPLICATE_PATH,
           "DiskLease " + disk.leaseName() + " shares its path with an older DiskLease and grants nothing"};
     }
@@ -230,8 +234,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     String key = DomainDisks.key(domain);
     if (!Objects.equals(current.node, desired.node) && desired.node != null) {
       if (current.node == null) {
-        log.info("event=placed domain={} node={}", key, desired.node);
-        events.normal(domain, "Placed", "placed on " + desired.node);
+        log.info("event=placed domain={} node={}", key, desired.node); // no Event: the grant's Event follows
       } else {
         log.warn("event=failed-over domain={} from={} to={}", key, current.node, desired.node);
         events.warning(domain, "FailedOver", "node " + current.node + " is dead; placed on " + desired.node);
@@ -257,13 +260,16 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
         continue;
       }
       DiskLease lease = new DiskLease();
+      // Born with the lease controller's finalizer, which saves that controller a write before its first decision.
       lease.setMetadata(new ObjectMetaBuilder().withName(disk.leaseName())
-          .withLabels(Map.of(LeaseNames.AUTO_LABEL, "true")).build());
+          .withLabels(Map.of(LeaseNames.AUTO_LABEL, "true")).withFinalizers(LeaseReconciler.FINALIZER).build());
       lease.setSpec(new io.lockwarden.api.v1alpha1.DiskLeaseSpec());
       lease.getSpec().path = disk.path();
       try {
-        client.resource(lease).create();
+        DiskLease created = client.resource(lease).create();
         log.info("event=auto-lease-created lease={} path={}", disk.leaseName(), disk.path());
+        // Claim the path now, off the grant's critical path; the lease controller would otherwise do it first thing.
+        pathClaims.blockReason(created, leasesWithPath(disk.path()));
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;

@@ -4,8 +4,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -49,15 +51,18 @@ import org.slf4j.LoggerFactory;
  * it was decided on. A 409 means someone else (another operator, a stale cache) decided in between: re-read from the
  * API server and decide again.
  */
-@ControllerConfiguration(name = LeaseReconciler.NAME,
+@ControllerConfiguration(name = LeaseReconciler.NAME, finalizerName = LeaseReconciler.FINALIZER,
     maxReconciliationInterval = @MaxReconciliationInterval(interval = 5, timeUnit = TimeUnit.MINUTES))
-public final class LeaseReconciler implements Reconciler<DiskLease> {
+public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<DiskLease> {
   public static final String NAME = "disklease";
+  /** Keeps a deleted DiskLease, the record of who holds the disk, until nobody holds it. */
+  public static final String FINALIZER = "lockwarden.io/holders";
+  public static final String DELETING = "Deleting";
   private static final Logger log = LoggerFactory.getLogger(LeaseReconciler.class);
   private static final int MAX_DECISIONS = 8;
 
   private final NodeLiveness liveness;
-  private final PathOwnership pathOwnership;
+  private final PathClaims pathClaims;
   private final OperatorMetrics metrics;
   private final EventRecorder events;
   private final Duration orphanGrace;
@@ -69,10 +74,10 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
   private InformerEventSource<SupervisedDomain, DiskLease> domains;
 
   /** @param orphanGrace how long a grant outlives its vanished domain: nodeTimeout + grace, as for a dead node */
-  public LeaseReconciler(NodeLiveness liveness, PathOwnership pathOwnership, OperatorMetrics metrics,
+  public LeaseReconciler(NodeLiveness liveness, PathClaims pathClaims, OperatorMetrics metrics,
       EventRecorder events, Duration orphanGrace) {
     this.liveness = liveness;
-    this.pathOwnership = pathOwnership;
+    this.pathClaims = pathClaims;
     this.metrics = metrics;
     this.events = events;
     this.orphanGrace = orphanGrace;
@@ -96,16 +101,44 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
 
   @Override
   public UpdateControl<DiskLease> reconcile(DiskLease lease, Context<DiskLease> context) {
-    KubernetesClient client = context.getClient();
-    if (deleteIfUnusedAuto(lease, client)) {
+    if (deleteIfUnusedAuto(lease, context.getClient())) {
       return UpdateControl.noUpdate();
     }
+    Decision decision = arbitrate(lease, context, false);
+    // Our own status write does not wake us again, so an auto lease this write left empty goes now.
+    deleteIfUnusedAuto(decision.lease(), context.getClient());
+    return decision.waitingOnTimer()
+        ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1)) : UpdateControl.noUpdate();
+  }
+
+  /**
+   * A deleted DiskLease stays until nobody holds it: dropping the record while a process writes would let the disk
+   * be granted again. Releases go on as usual meanwhile; nothing new is granted.
+   */
+  @Override
+  public DeleteControl cleanup(DiskLease lease, Context<DiskLease> context) {
+    Decision decision = arbitrate(lease, context, true);
+    if (!decision.arbitration().status().holders.isEmpty()) {
+      log.info("event=deletion-waits lease={} holders={}", lease.getMetadata().getName(),
+          decision.arbitration().status().holders.stream().map(h -> h.domain).toList());
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(5, TimeUnit.SECONDS);
+    }
+    pathClaims.release(lease);
+    metrics.waiting(lease.getMetadata().getName(), 0);
+    return DeleteControl.defaultDelete();
+  }
+
+  /** Decide and write, re-reading and deciding again on each 409. */
+  private Decision arbitrate(DiskLease lease, Context<DiskLease> context, boolean deleting) {
+    KubernetesClient client = context.getClient();
     DiskLease current = lease;
     for (int attempt = 1; attempt <= MAX_DECISIONS; attempt++) {
-      Decision decision = decide(current, client);
+      long decideStart = System.nanoTime();
+      Decision decision = decide(current, client, deleting);
+      long writeStart = System.nanoTime();
       metrics.waiting(current.getMetadata().getName(), decision.arbitration().status().waiting.size());
       if (sameStatus(current.getStatus(), decision.arbitration().status())) {
-        return reschedule(decision);
+        return decision;
       }
       DiskLease desired = Serialization.clone(current);
       desired.setStatus(decision.arbitration().status());
@@ -114,10 +147,10 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
         DiskLease written = client.resource(desired).updateStatus();
         context.eventSourceRetriever().getControllerEventSource()
             .handleRecentResourceUpdate(ResourceID.fromResource(written), written, current);
+        log.debug("event=decided lease={} decideMillis={} writeMillis={}", written.getMetadata().getName(),
+            (writeStart - decideStart) / 1_000_000, (System.nanoTime() - writeStart) / 1_000_000);
         report(current, decision.arbitration(), written);
-        // Our own status write does not wake us again, so an auto lease this write left empty goes now.
-        deleteIfUnusedAuto(written, client);
-        return reschedule(decision);
+        return new Decision(decision.arbitration(), decision.waitingOnTimer(), written);
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
           throw e;
@@ -125,23 +158,26 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
         metrics.conflict("WriteConflict");
         log.info("event=write-conflict lease={} resourceVersion={} attempt={} note=re-reading to decide again",
             current.getMetadata().getName(), current.getMetadata().getResourceVersion(), attempt);
-        current = client.resources(DiskLease.class).withName(current.getMetadata().getName()).get();
-        if (current == null) {
-          return UpdateControl.noUpdate();
+        DiskLease fresh = client.resources(DiskLease.class).withName(current.getMetadata().getName()).get();
+        if (fresh == null) {
+          return decision;
         }
+        current = fresh;
       }
     }
     throw new IllegalStateException("lease " + lease.getMetadata().getName() + ": lost " + MAX_DECISIONS
         + " write races in a row; JOSDK will retry");
   }
 
-  private record Decision(Arbitration arbitration, boolean waitingOnTimer) {}
+  /** @param lease the lease as written by this decision, or as read when nothing needed writing */
+  private record Decision(Arbitration arbitration, boolean waitingOnTimer, DiskLease lease) {}
 
-  private Decision decide(DiskLease lease, KubernetesClient client) {
+  private Decision decide(DiskLease lease, KubernetesClient client, boolean deleting) {
     String name = lease.getMetadata().getName();
-    List<LeaseRequest> requests = requestsFor(lease);
+    List<LeaseRequest> requests = deleting ? List.of() : requestsFor(lease);
     boolean[] waitingOnTimer = {false};
-    String blocked = requests.isEmpty() ? null : pathOwnership.blockReason(lease);
+    String blocked = deleting ? DELETING
+        : requests.isEmpty() ? null : pathClaims.blockReason(lease, leasesWithPath(lease.getSpec().path));
     Arbitration arbitration = LeaseArbiter.decide(lease, requests, holder -> {
       String reason = removalReason(name, holder, client);
       if (reason == null && goneSince.containsKey(name + "/" + holder.uid)) {
@@ -149,7 +185,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
       }
       return reason;
     }, blocked, Instant.now());
-    return new Decision(arbitration, waitingOnTimer[0]);
+    return new Decision(arbitration, waitingOnTimer[0], lease);
   }
 
   /** The domains asking for this lease now, oldest domain first, each with its mode and node. */
@@ -164,7 +200,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
   }
 
   private Optional<LeaseRequest> request(SupervisedDomain domain, String leaseName) {
-    String node = domain.getStatus() == null ? null : domain.getStatus().node;
+    String node = DomainDisks.node(domain);
     if (!DomainDisks.wantsLeases(domain) || node == null || !liveness.isAlive(node)) {
       return Optional.empty();
     }
@@ -308,13 +344,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease> {
     if (waiterReason.startsWith("MaxSharedHolders")) {
       return "MaxSharedHolders";
     }
-    return PathOwnership.DUPLICATE_PATH.equals(waiterReason) ? PathOwnership.DUPLICATE_PATH : "QueuedBehind";
-  }
-
-  private UpdateControl<DiskLease> reschedule(Decision decision) {
-    // A vanished domain's grant ends on a timer, with no event to wake us: look again soon.
-    return decision.waitingOnTimer() ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1))
-        : UpdateControl.noUpdate();
+    return PathClaims.DUPLICATE_PATH.equals(waiterReason) ? PathClaims.DUPLICATE_PATH : "QueuedBehind";
   }
 
   private static boolean sameStatus(DiskLeaseStatus a, DiskLeaseStatus b) {

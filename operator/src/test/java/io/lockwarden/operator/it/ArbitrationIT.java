@@ -204,6 +204,31 @@ class ArbitrationIT {
     assertThat(cluster.holders(younger)).isEmpty();
     assertThat(cluster.lease(older).getStatus().conditions)
         .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Ready=True"));
+
+    // Once the older lease is released and deleted, the younger takes over the path.
+    cluster.setRunning(first, false);
+    cluster.admin.resources(DiskLease.class).withName(older).delete();
+    Await.until(older + " is gone", Cluster.WAIT, () -> cluster.lease(older) == null);
+    cluster.awaitHolder(younger, second);
+  }
+
+  @Test
+  void aDiskLeaseInUseIsKeptUntilNobodyHoldsIt() {
+    String leaseName = uniqueName("in-use");
+    cluster.admin.resource(TestObjects.diskLease(leaseName, cluster.path(leaseName + ".img"))).create();
+    String vm = uniqueName("vm");
+    cluster.create(vm, "a", byLease(leaseName, Exclusive));
+    cluster.awaitHolder(leaseName, vm);
+
+    cluster.admin.resources(DiskLease.class).withName(leaseName).delete();
+
+    Await.until(leaseName + " shows it is being deleted", Cluster.WAIT, () -> cluster.lease(leaseName).getStatus()
+        .conditions.stream().anyMatch(c -> c.getType().equals("Ready") && "Deleting".equals(c.getReason())));
+    assertThat(cluster.lease(leaseName).getMetadata().getDeletionTimestamp()).isNotNull();
+    assertThat(cluster.holders(leaseName)).containsExactly(cluster.key(vm));
+
+    cluster.setRunning(vm, false);
+    Await.until(leaseName + " is gone once released", Cluster.WAIT, () -> cluster.lease(leaseName) == null);
   }
 
   @Test

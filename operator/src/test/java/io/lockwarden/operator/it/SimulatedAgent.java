@@ -40,10 +40,21 @@ public final class SimulatedAgent implements AutoCloseable {
     this.node = node;
   }
 
+  /** Renews every 300 ms, so tests can use short node timeouts, and reports releases. */
   public static SimulatedAgent start(KubernetesClient client, String namespace, String node) {
     SimulatedAgent agent = new SimulatedAgent(client, namespace, node);
     agent.loop.scheduleWithFixedDelay(agent::renew, 0, 300, TimeUnit.MILLISECONDS);
     agent.loop.scheduleWithFixedDelay(agent::reportReleases, 100, 100, TimeUnit.MILLISECONDS);
+    return agent;
+  }
+
+  /**
+   * Only renews the node Lease, every 2 s like the real agent's default: for benchmarks, where nothing is released and
+   * a full scan would be in the way.
+   */
+  public static SimulatedAgent heartbeatOnly(KubernetesClient client, String namespace, String node) {
+    SimulatedAgent agent = new SimulatedAgent(client, namespace, node);
+    agent.loop.scheduleWithFixedDelay(agent::renew, 0, 2, TimeUnit.SECONDS);
     return agent;
   }
 
