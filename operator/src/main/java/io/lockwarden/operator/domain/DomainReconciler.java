@@ -1,7 +1,6 @@
 package io.lockwarden.operator.domain;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -20,6 +19,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.lockwarden.api.v1alpha1.Conditions;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.DomainLease;
@@ -175,21 +175,22 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     boolean nodeDead = node != null && liveness.isDead(node);
     boolean allGranted = granted == disks.size();
     List<Condition> conditions = new ArrayList<>();
-    conditions.add(condition(current, DomainConditions.LEASES_GRANTED, allGranted,
+    conditions.add(Conditions.next(current.conditions, DomainConditions.LEASES_GRANTED, allGranted,
         allGranted ? "AllGranted" : notGrantedReason,
-        allGranted ? granted + " of " + disks.size() + " leases granted on " + node : notGrantedMessage, generation));
+        allGranted ? granted + " of " + disks.size() + " leases granted on " + node : notGrantedMessage, generation,
+        Instant.now()));
     String previousNode = current.node;
     boolean failingOver = previousNode != null && node != null && !previousNode.equals(node) && liveness.isDead(previousNode);
     Condition failedOverBefore = failingOver ? null : current.conditions == null ? null : current.conditions.stream()
         .filter(c -> DomainConditions.FENCED.equals(c.getType())
             && DomainConditions.REASON_FAILED_OVER.equals(c.getReason())).findFirst().orElse(null);
-    conditions.add(condition(current, DomainConditions.FENCED, nodeDead,
+    conditions.add(Conditions.next(current.conditions, DomainConditions.FENCED, nodeDead,
         nodeDead ? DomainConditions.REASON_NODE_DEAD
             : failingOver || failedOverBefore != null ? DomainConditions.REASON_FAILED_OVER : "NodeAlive",
         nodeDead ? "node " + node + " stopped renewing its lease; its grants are revoked"
             : failingOver ? "failed over from " + previousNode + " (dead) to " + node
             : failedOverBefore != null ? failedOverBefore.getMessage()
-            : node == null ? "not placed" : "node " + node + " is not dead", generation));
+            : node == null ? "not placed" : "node " + node + " is not dead", generation, Instant.now()));
     desired.conditions = conditions;
 
     DomainPhase phase = current.phase;
@@ -312,18 +313,6 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
   private static boolean hasReason(SupervisedDomainStatus status, String type, String reason) {
     return status.conditions != null && status.conditions.stream()
         .anyMatch(c -> type.equals(c.getType()) && reason.equals(c.getReason()));
-  }
-
-  /** A condition whose lastTransitionTime moves only when its status does. */
-  private static Condition condition(SupervisedDomainStatus current, String type, boolean isTrue, String reason,
-      String message, long generation) {
-    String status = isTrue ? "True" : "False";
-    String since = current.conditions == null ? null : current.conditions.stream()
-        .filter(c -> type.equals(c.getType()) && status.equals(c.getStatus()))
-        .map(Condition::getLastTransitionTime).findFirst().orElse(null);
-    return new ConditionBuilder().withType(type).withStatus(status).withReason(reason).withMessage(message)
-        .withObservedGeneration(generation).withLastTransitionTime(since != null ? since : Instant.now().toString())
-        .build();
   }
 
   /** Compares only what the operator writes, so the agent's fields never cause a write. */

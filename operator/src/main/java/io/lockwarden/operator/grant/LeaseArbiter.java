@@ -1,8 +1,7 @@
 package io.lockwarden.operator.grant;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import io.lockwarden.api.v1alpha1.AccessMode;
+import io.lockwarden.api.v1alpha1.Conditions;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
@@ -13,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.function.Function;
 
 /**
@@ -107,10 +105,10 @@ public final class LeaseArbiter {
     status.waitingCount = queue.size();
     status.observedGeneration = lease.getMetadata().getGeneration();
     status.conditions = List.of(
-        condition(old, READY, grantBlockedReason == null, grantBlockedReason == null ? "Arbitrating" : grantBlockedReason,
+        Conditions.next(old.conditions, READY, grantBlockedReason == null, grantBlockedReason == null ? "Arbitrating" : grantBlockedReason,
             grantBlockedReason == null ? "the lease is granted first come, first served"
                 : "this lease grants nothing: " + grantBlockedReason, status.observedGeneration, now),
-        condition(old, CONTENDED, !queue.isEmpty(), queue.isEmpty() ? "NoWaiters" : "Waiters",
+        Conditions.next(old.conditions, CONTENDED, !queue.isEmpty(), queue.isEmpty() ? "NoWaiters" : "Waiters",
             queue.isEmpty() ? "nobody is waiting" : queue.size() + " waiting; first: " + queue.get(0).domain
                 + " (" + queue.get(0).reason + ")", status.observedGeneration, now));
     return new Arbitration(status, granted, removed);
@@ -147,16 +145,5 @@ public final class LeaseArbiter {
     waiter.mode = request.mode();
     waiter.since = since;
     return waiter;
-  }
-
-  /** A condition whose lastTransitionTime moves only when its status does. */
-  private static Condition condition(DiskLeaseStatus old, String type, boolean isTrue, String reason, String message,
-      Long generation, Instant now) {
-    String status = isTrue ? "True" : "False";
-    String since = old.conditions.stream()
-        .filter(c -> type.equals(c.getType()) && status.equals(c.getStatus()))
-        .map(Condition::getLastTransitionTime).filter(Objects::nonNull).findFirst().orElse(now.toString());
-    return new ConditionBuilder().withType(type).withStatus(status).withReason(reason.replaceAll("[^A-Za-z0-9]", ""))
-        .withMessage(message).withObservedGeneration(generation).withLastTransitionTime(since).build();
   }
 }

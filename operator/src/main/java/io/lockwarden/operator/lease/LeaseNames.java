@@ -21,9 +21,13 @@ public final class LeaseNames {
 
   /** The name of the lease the operator creates for a path nobody declared: disk-{first 16 hex of sha256(path)}. */
   public static String autoName(String path) {
+    return "disk-" + sha256Hex(path).substring(0, 16);
+  }
+
+  /** SHA-256 of the path's UTF-8 bytes, in hex: also how virtlockd names lockspace files. */
+  public static String sha256Hex(String path) {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8));
-      return "disk-" + HexFormat.of().formatHex(hash).substring(0, 16);
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }

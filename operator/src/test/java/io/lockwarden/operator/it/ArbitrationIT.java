@@ -76,7 +76,8 @@ class ArbitrationIT {
     } else {
       cluster.awaitWaiting(lease, second);
       assertThat(cluster.holders(lease)).containsExactly(cluster.key(first));
-      assertThat(cluster.domain(second).getStatus().phase).isEqualTo(DomainPhase.Waiting);
+      Await.until(second + " shows phase Waiting", Cluster.WAIT, () -> cluster.domain(second).getStatus() != null
+          && cluster.domain(second).getStatus().phase == DomainPhase.Waiting);
     }
   }
 
