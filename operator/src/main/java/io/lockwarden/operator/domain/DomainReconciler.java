@@ -10,6 +10,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
@@ -115,6 +116,15 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
       PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(domain, patch, context);
     }
     return UpdateControl.noUpdate();
+  }
+
+  /** Counted and logged; JOSDK retries with back-off. Nothing is written: a failed decision changes no state. */
+  @Override
+  public ErrorStatusUpdateControl<SupervisedDomain> updateErrorStatus(SupervisedDomain domain, Context<SupervisedDomain> context,
+      Exception e) {
+    metrics.reconcileError(NAME);
+    log.warn("event=reconcile-failed controller={} domain={} error=\"{}\"", NAME, DomainDisks.key(domain), e.getMessage());
+    return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
   /** The seed's Free: the domain goes only once none of its grants is left anywhere, confirmed by the API server. */

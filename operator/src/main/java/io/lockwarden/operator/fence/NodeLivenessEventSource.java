@@ -9,19 +9,10 @@ import java.util.function.Function;
 
 /** Triggers a controller's reconciles for the resources touched by a node becoming alive or dead. */
 public final class NodeLivenessEventSource<P extends HasMetadata> extends AbstractEventSource<Void, P> {
-  private final NodeLiveness liveness;
-  private final Function<String, Set<ResourceID>> affected;
-
   /** @param affected for a node, the primaries to reconcile when its liveness changes */
   public NodeLivenessEventSource(NodeLiveness liveness, Function<String, Set<ResourceID>> affected) {
     super(Void.class, "node-liveness");
-    this.liveness = liveness;
-    this.affected = affected;
-  }
-
-  @Override
-  public void start() {
-    super.start();
+    // Registered once, here: JOSDK may stop and start event sources as leadership comes and goes.
     liveness.onChange(node -> {
       if (isRunning()) {
         affected.apply(node).forEach(id -> getEventHandler().handleEvent(new Event(id)));

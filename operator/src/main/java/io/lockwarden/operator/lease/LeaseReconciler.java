@@ -8,6 +8,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -109,6 +110,15 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     deleteIfUnusedAuto(decision.lease(), context.getClient());
     return decision.waitingOnTimer()
         ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1)) : UpdateControl.noUpdate();
+  }
+
+  /** Counted and logged; JOSDK retries with back-off. Nothing is written: a failed decision changes no state. */
+  @Override
+  public ErrorStatusUpdateControl<DiskLease> updateErrorStatus(DiskLease lease, Context<DiskLease> context,
+      Exception e) {
+    metrics.reconcileError(NAME);
+    log.warn("event=reconcile-failed controller={} lease={} error=\"{}\"", NAME, lease.getMetadata().getName(), e.getMessage());
+    return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
   /**

@@ -36,6 +36,9 @@ public final class OperatorMetrics {
       grants(mode);
     }
     registry.counter("lockwarden.conflicts", "reason", "WriteConflict");
+    for (String controller : new String[] {"disklease", "superviseddomain"}) {
+      registry.counter("lockwarden.reconcile.errors", "controller", controller);
+    }
   }
 
   public MeterRegistry registry() {

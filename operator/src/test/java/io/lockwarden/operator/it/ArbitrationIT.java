@@ -336,6 +336,7 @@ class ArbitrationIT {
         .contains("lockwarden_split_brain_detected_total 0.0")
         .contains("lockwarden_conflicts_total")
         .contains("lockwarden_node_fenced_total")
+        .contains("lockwarden_reconcile_errors_total{controller=\"disklease\"}")
         .contains("operator_sdk_");
   }
 
@@ -350,6 +351,8 @@ class ArbitrationIT {
     cluster.create(waiter, "b", disk(path, ReadOnly));
     cluster.awaitWaiting(lease, waiter);
 
+    Await.until("a waiting gauge for " + lease, Cluster.WAIT,
+        () -> cluster.operator().get("/metrics").contains("lockwarden_lease_waiting{lease=\"" + lease + "\"} 1.0"));
     Await.until("Granted and Contended events on " + lease, Cluster.WAIT, () -> {
       var reasons = cluster.admin.v1().events().inNamespace("default").list().getItems().stream()
           .filter(e -> lease.equals(e.getInvolvedObject().getName())).map(e -> e.getReason()).toList();
