@@ -1,5 +1,10 @@
 package io.lockwarden.api.v1alpha1;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
 /**
  * The admission rules for a disk path, shared by {@code DiskLease.spec.path} and {@code SupervisedDomain.spec.disks[].path}.
  *
@@ -25,4 +30,16 @@ public final class DiskPath {
   public static final String FALLBACK_MESSAGE = "must be an absolute, normalized path of at most 4096 bytes";
 
   private DiskPath() {}
+
+  /**
+   * SHA-256 of the path's UTF-8 bytes, in hex: names lockspace files (as virtlockd does), automatic DiskLeases and
+   * path claims.
+   */
+  public static String sha256Hex(String path) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
 }

@@ -11,6 +11,7 @@ public final class DomainConditions {
 
   /** Running=False for good: the process exited and its restart policy will not start it again. */
   public static final String REASON_COMPLETED = "Completed";
+  public static final String REASON_LEASE_NOT_FOUND = "LeaseNotFound";
   public static final String REASON_NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed";
   public static final String REASON_DUPLICATE_PATH = "DuplicatePath";
   public static final String REASON_NO_LIVE_NODE = "NoLiveNode";

@@ -221,6 +221,10 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     if (!DomainDisks.wantsLeases(domain)) {
       return new String[] {"NotRunning", "the domain does not ask for its leases (running: false, completed or deleted)"};
     }
+    if (lease == null && disk.path() == null) {
+      return new String[] {DomainConditions.REASON_LEASE_NOT_FOUND,
+          "DiskLease " + disk.leaseName() + " does not exist; create it, or name the disk by path"};
+    }
     if (lease != null && !LeasePolicy.allowsNamespace(lease, namespace)) {
       return new String[] {DomainConditions.REASON_NAMESPACE_NOT_ALLOWED,
           "DiskLease " + disk.leaseName() + " does not allow namespace " + namespace};

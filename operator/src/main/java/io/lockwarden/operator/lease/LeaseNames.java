@@ -1,11 +1,8 @@
 package io.lockwarden.operator.lease;
 
 import io.lockwarden.api.v1alpha1.DiskLease;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import io.lockwarden.api.v1alpha1.DiskPath;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 
 /** Which DiskLease stands for a disk path. */
@@ -21,16 +18,7 @@ public final class LeaseNames {
 
   /** The name of the lease the operator creates for a path nobody declared: disk-{first 16 hex of sha256(path)}. */
   public static String autoName(String path) {
-    return "disk-" + sha256Hex(path).substring(0, 16);
-  }
-
-  /** SHA-256 of the path's UTF-8 bytes, in hex: also how virtlockd names lockspace files. */
-  public static String sha256Hex(String path) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
-    }
+    return "disk-" + DiskPath.sha256Hex(path).substring(0, 16);
   }
 
   /** The lease a domain's path disk uses: the oldest lease with that path, else the auto lease. */

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DiskPath;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,7 +43,7 @@ public final class PathClaims {
   }
 
   public static String claimName(String path) {
-    return "lockwarden-path-" + LeaseNames.sha256Hex(path);
+    return "lockwarden-path-" + DiskPath.sha256Hex(path);
   }
 
   /**

@@ -184,6 +184,19 @@ class ArbitrationIT {
   }
 
   @Test
+  void aMissingDeclaredLeaseIsNamedAndGrantedOnceCreated() {
+    String leaseName = uniqueName("later");
+    String vm = uniqueName("vm");
+    cluster.create(vm, "a", byLease(leaseName, Exclusive));
+
+    Await.until(vm + " shows LeaseNotFound", Cluster.WAIT,
+        () -> DomainConditions.REASON_LEASE_NOT_FOUND.equals(cluster.conditionReason(vm, DomainConditions.LEASES_GRANTED)));
+
+    cluster.admin.resource(TestObjects.diskLease(leaseName, cluster.path(leaseName + ".img"))).create();
+    cluster.awaitHolder(leaseName, vm);
+  }
+
+  @Test
   void ofTwoLeasesWithOnePathOnlyTheOlderGrants() {
     String path = cluster.path(uniqueName("dup") + ".img");
     String older = uniqueName("older");
