@@ -1,5 +1,6 @@
 package io.lockwarden.operator.config;
 
+import io.lockwarden.api.Durations;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,8 +25,8 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
     OperatorConfig config = new OperatorConfig(
         s.get("namespace", "lockwarden-system"),
         port(s.get("metrics-port", "8080")),
-        duration("node-timeout", s.get("node-timeout", "10s")),
-        duration("grace", s.get("grace", "2s")),
+        Durations.parse("node-timeout", s.get("node-timeout", "10s")),
+        Durations.parse("grace", s.get("grace", "2s")),
         Boolean.parseBoolean(s.get("leader-election", "true")),
         s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()));
     flags.keySet().removeAll(Settings.KNOWN);
@@ -45,23 +46,6 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
       // reported below
     }
     throw new IllegalArgumentException("metrics-port: '" + value + "' is not a port number (0 picks a free one)");
-  }
-
-  /** "10s", "500ms", "2m". */
-  public static Duration duration(String name, String value) {
-    try {
-      if (value.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(value.substring(0, value.length() - 2)));
-      }
-      long amount = Long.parseLong(value.substring(0, value.length() - 1));
-      return switch (value.charAt(value.length() - 1)) {
-        case 's' -> Duration.ofSeconds(amount);
-        case 'm' -> Duration.ofMinutes(amount);
-        default -> throw new NumberFormatException();
-      };
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(name + ": '" + value + "' is not a duration like 10s, 500ms or 2m");
-    }
   }
 
   private record Settings(Map<String, String> flags, Map<String, String> env) {

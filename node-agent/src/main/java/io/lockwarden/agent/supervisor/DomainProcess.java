@@ -1,0 +1,84 @@
+package io.lockwarden.agent.supervisor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import jnr.constants.platform.Signal;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import jnr.posix.SpawnAttribute;
+import jnr.posix.SpawnFileAction;
+
+/**
+ * The domain's process, started so that no lock can outlive both it and the supervisor:
+ * <ul>
+ *   <li>it inherits a copy of every lock descriptor (dup'ed to fresh numbers, so close-on-exec is off): an OFD lock
+ *       lives as long as any descriptor of it, so the disks stay locked while the process lives, even if the
+ *       supervisor is gone;
+ *   <li>it runs under {@code setpriv --pdeathsig KILL}, so it is SIGKILLed when the supervisor's spawning thread (the
+ *       main thread, alive until the supervisor ends) dies, and then the last descriptor closes;
+ *   <li>it leads its own process group, so pausing or killing reaches its children too.
+ * </ul>
+ */
+final class DomainProcess {
+  /** Lock descriptors are handed to the child from this number up. */
+  static final int FIRST_INHERITED_FD = 100;
+  private static final int WNOHANG = 1;
+  private static final int O_WRONLY_CREAT_APPEND = 0x1 | 0x40 | 0x400;
+
+  private final POSIX posix;
+  private final long pid;
+
+  private DomainProcess(POSIX posix, long pid) {
+    this.posix = posix;
+    this.pid = pid;
+  }
+
+  static DomainProcess spawn(List<String> command, List<Integer> lockFds, List<String> environment, Path log)
+      throws IOException {
+    POSIX posix = POSIXFactory.getNativePOSIX();
+    List<SpawnFileAction> actions = new ArrayList<>();
+    actions.add(SpawnFileAction.open("/dev/null", 0, 0, 0));
+    actions.add(SpawnFileAction.open(log.toString(), 1, O_WRONLY_CREAT_APPEND, 0600));
+    actions.add(SpawnFileAction.dup(1, 2));
+    for (int i = 0; i < lockFds.size(); i++) {
+      actions.add(SpawnFileAction.dup(lockFds.get(i), FIRST_INHERITED_FD + i));
+    }
+    List<String> argv = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL", "--"));
+    argv.addAll(command);
+    List<SpawnAttribute> attributes = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETPGROUP),
+        SpawnAttribute.pgroup(0));
+    long pid = posix.posix_spawnp("setpriv", actions, attributes, argv, environment);
+    if (pid <= 0) {
+      throw new IOException("cannot start " + command.get(0) + ": errno " + posix.errno());
+    }
+    return new DomainProcess(posix, pid);
+  }
+
+  long pid() {
+    return pid;
+  }
+
+  /** Signals the whole process group the domain leads. */
+  void signal(Signal signal) {
+    posix.kill(-pid, signal.intValue());
+  }
+
+  /** The wait status if the process has ended (it is then reaped), else null. */
+  int[] poll() {
+    int[] status = new int[1];
+    long reaped = posix.waitpid(pid, status, WNOHANG);
+    return reaped == pid ? status : null;
+  }
+
+  static int exitCode(int status) {
+    return (status >> 8) & 0xff;
+  }
+
+  /** The signal that ended the process, or 0 if it exited. */
+  static int terminatingSignal(int status) {
+    int signal = status & 0x7f;
+    return signal == 0x7f ? 0 : signal;
+  }
+}

@@ -1,0 +1,31 @@
+package io.lockwarden.agent.supervisor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Reads /proc/PID/stat: the start time tells a process from a later one that reuses its pid. */
+public final class ProcStat {
+  private ProcStat() {}
+
+  /** Field 22 (starttime, in clock ticks since boot), or null if the process does not exist. */
+  public static String startTime(long pid) {
+    return field(pid, 22);
+  }
+
+  /** Field 3: R, S, T (stopped), Z, ... or null if the process does not exist. */
+  public static String state(long pid) {
+    return field(pid, 3);
+  }
+
+  private static String field(long pid, int number) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+      String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return rest[number - 3];
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package io.lockwarden.agent.supervisor;
+
+import io.lockwarden.agent.lockspace.LockHolders;
+import io.lockwarden.agent.lockspace.LockTarget;
+import io.lockwarden.agent.lockspace.OfdLocks;
+import io.lockwarden.api.v1alpha1.LeaseLossAction;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import jnr.constants.platform.Signal;
+
+/**
+ * The seed's supervisor binary, one OS process per domain: takes the domain's local locks, starts its process, and
+ * enforces the lease. It does not depend on the agent to live, and the agent can be restarted or upgraded under it.
+ *
+ * <p>Exit codes: the domain's own exit code (or 128 + signal); 75 when a local lock is held by someone else; 76 when
+ * the domain's right to its disks was not proven at start; 2 for bad arguments.
+ */
+public final class SupervisorMain {
+  public static final int LOCK_BUSY = 75;
+  public static final int NOT_PROVEN = 76;
+  /** At least every 200 ms, as docs/safety.md (TIME-2) assumes. */
+  static final long CHECK_INTERVAL_MILLIS = 100;
+
+  private final SupervisorArgs args;
+  private final SupervisorState state = new SupervisorState();
+  private final List<OfdLocks.HeldLock> held = new ArrayList<>();
+  private volatile boolean stopRequested;
+
+  private SupervisorMain(SupervisorArgs args) {
+    this.args = args;
+  }
+
+  public static void main(String[] argv) {
+    SupervisorArgs args;
+    try {
+      args = SupervisorArgs.parse(argv);
+    } catch (IllegalArgumentException e) {
+      System.err.println("lockwarden-supervisor: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    System.exit(new SupervisorMain(args).run());
+  }
+
+  private int run() {
+    state.supervisorPid = ProcessHandle.current().pid();
+    state.supervisorStartTime = ProcStat.startTime(state.supervisorPid);
+    state.args = args.toArgs();
+    update("Starting", null);
+    try {
+      if (!lockAll()) {
+        return LOCK_BUSY;
+      }
+      if (System.nanoTime() > Deadline.read(args.runDir())) {
+        update("Exited", "the right to the disks is not proven (deadline passed or missing); not starting");
+        return NOT_PROVEN;
+      }
+      DomainProcess child = DomainProcess.spawn(args.command(), held.stream().map(OfdLocks.HeldLock::fd).toList(),
+          environment(), args.runDir().resolve("domain.log"));
+      state.pid = child.pid();
+      update("Running", null);
+      return supervise(child);
+    } catch (IOException e) {
+      update("Exited", e.getMessage());
+      return 1;
+    } finally {
+      held.forEach(OfdLocks.HeldLock::close);
+    }
+  }
+
+  private boolean lockAll() throws IOException {
+    for (SupervisorArgs.Lock lock : args.locks()) {
+      Path target = LockTarget.of(lock.path(), args.lockspaceDir());
+      OfdLocks.HeldLock taken = OfdLocks.tryLock(target, lock.mode());
+      if (taken == null) {
+        state.busyPath = target.toString();
+        LockHolders.holderOf(target).ifPresent(pid -> state.busyHolderPid = pid);
+        update("LocalLockBusy", "byte 0 of " + target + " is locked by "
+            + (state.busyHolderPid != null ? "pid " + state.busyHolderPid : "another process"));
+        return false;
+      }
+      held.add(taken);
+      log("locked", "lease=" + lock.lease() + " epoch=" + lock.epoch() + " mode=" + lock.mode() + " path=" + target);
+    }
+    return true;
+  }
+
+  /** The supervisor's environment, plus the fencing tokens: path=epoch of every grant, for storage-side checks. */
+  private List<String> environment() throws IOException {
+    Path tokensFile = args.runDir().resolve("fencing-tokens");
+    String tokens = args.locks().stream().map(SupervisorArgs.Lock::token).collect(Collectors.joining(","));
+    Files.writeString(tokensFile, tokens.replace(',', '\n') + "\n");
+    List<String> env = new ArrayList<>();
+    for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+      env.add(e.getKey() + "=" + e.getValue());
+    }
+    env.add("LOCKWARDEN_FENCING_TOKENS=" + tokens);
+    env.add("LOCKWARDEN_FENCING_TOKENS_FILE=" + tokensFile);
+    return env;
+  }
+
+  /** The enforcement loop, on the main thread: the thread the child's parent-death signal is tied to. */
+  private int supervise(DomainProcess child) {
+    CountDownLatch finished = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopRequested = true; // SIGTERM from the agent: the seed's Shutdown
+      try {
+        finished.await(args.stopGrace().toMillis() + 5000, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "stop"));
+    boolean paused = false;
+    long pausedAt = 0;
+    long stoppingSince = -1;
+    try {
+      while (true) {
+        int[] status = child.poll();
+        if (status != null) {
+          state.exitCode = DomainProcess.terminatingSignal(status[0]) == 0 ? DomainProcess.exitCode(status[0]) : null;
+          state.exitSignal = DomainProcess.terminatingSignal(status[0]) == 0 ? null : DomainProcess.terminatingSignal(status[0]);
+          update("Exited", null);
+          return state.exitCode != null ? state.exitCode : 128 + state.exitSignal;
+        }
+        long now = System.nanoTime();
+        long deadline = Deadline.read(args.runDir());
+        if (stopRequested && stoppingSince < 0) {
+          stoppingSince = now;
+          child.signal(Signal.SIGTERM);
+          child.signal(Signal.SIGCONT); // a paused process must run to handle SIGTERM
+          update("Stopping", null);
+        } else if (stoppingSince >= 0) {
+          if (now - stoppingSince > args.stopGrace().toNanos()) {
+            child.signal(Signal.SIGKILL);
+          }
+        } else if (!paused && now > deadline) {
+          if (args.onLeaseLoss() == LeaseLossAction.Kill) {
+            child.signal(Signal.SIGKILL);
+            log("fenced", "action=kill");
+          } else {
+            child.signal(Signal.SIGSTOP);
+            paused = true;
+            pausedAt = now;
+            update("Paused", "the right to the disks could not be proven in time; paused");
+            log("fenced", "action=pause");
+          }
+        } else if (paused && now <= deadline) {
+          child.signal(Signal.SIGCONT);
+          paused = false;
+          update("Running", null);
+          log("resumed", "");
+        } else if (paused && now - pausedAt > args.pauseTimeout().toNanos()) {
+          child.signal(Signal.SIGKILL);
+          log("fenced", "action=kill reason=pause-timeout");
+        }
+        sleep(CHECK_INTERVAL_MILLIS);
+      }
+    } finally {
+      finished.countDown();
+    }
+  }
+
+  private void update(String phase, String message) {
+    state.phase = phase;
+    state.message = message;
+    state.write(args.runDir());
+    log("phase", "phase=" + phase + (message == null ? "" : " message=\"" + message + "\""));
+  }
+
+  private void log(String event, String details) {
+    System.err.println(java.time.Instant.now() + " event=" + event + " domain=" + args.domain() + " " + details);
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

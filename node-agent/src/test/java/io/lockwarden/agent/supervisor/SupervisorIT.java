@@ -1,0 +1,242 @@
+package io.lockwarden.agent.supervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lockwarden.agent.lockspace.LockMode;
+import io.lockwarden.agent.lockspace.OfdLocks;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The supervisor as a real process over a real domain process, with real OFD locks. No API server involved. */
+class SupervisorIT {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  @TempDir
+  Path dir;
+  private final List<Process> started = new ArrayList<>();
+
+  @AfterEach
+  void killLeftovers() {
+    started.forEach(p -> p.descendants().forEach(ProcessHandle::destroyForcibly));
+    started.forEach(Process::destroyForcibly);
+  }
+
+  @Test
+  void startsTheDomainOnlyWithItsLocksHeldAndPassesTheFencingTokens() throws Exception {
+    Path disk = disk("vm.img");
+    validFor(Duration.ofMinutes(5));
+
+    Process supervisor = supervisor("Pause", "30s", disk, "sh", "-c",
+        "echo \"$LOCKWARDEN_FENCING_TOKENS\" > tokens; exec sleep 1000");
+    SupervisorState running = awaitPhase("Running");
+
+    assertThat(running.pid).isNotNull();
+    assertThat(ProcStat.state(running.pid)).isIn("S", "R");
+    assertThat(OfdLocks.isBusy(disk, LockMode.READ)).isTrue();
+    awaitTrue("the domain wrote its tokens", () -> Files.exists(dir.resolve("tokens")));
+    awaitTrue("the tokens are path=epoch", () -> read("tokens").equals(disk + "=7"));
+    assertThat(read("fencing-tokens")).isEqualTo(disk + "=7");
+    assertThat(running.args).endsWith("--", "sh", "-c", "echo \"$LOCKWARDEN_FENCING_TOKENS\" > tokens; exec sleep 1000");
+    assertThat(supervisor.isAlive()).isTrue();
+  }
+
+  @Test
+  void sigkillOfTheSupervisorKillsTheDomainAndFreesTheLock() throws Exception {
+    Path disk = disk("kill.img");
+    validFor(Duration.ofMinutes(5));
+    Process supervisor = supervisor("Pause", "30s", disk, "sleep", "1000");
+    long domain = awaitPhase("Running").pid;
+
+    supervisor.destroyForcibly(); // SIGKILL: no shutdown hook runs
+
+    awaitTrue("the domain process is gone", () -> ProcStat.state(domain) == null);
+    awaitTrue("the lock is free", () -> !busy(disk));
+  }
+
+  @Test
+  void aDomainThatExitsReleasesItsLocksAndItsExitIsRecorded() throws Exception {
+    Path disk = disk("exit.img");
+    validFor(Duration.ofMinutes(5));
+    Process supervisor = supervisor("Pause", "30s", disk, "sh", "-c", "exit 7");
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(supervisor.exitValue()).isEqualTo(7);
+    SupervisorState state = SupervisorState.read(dir);
+    assertThat(state.phase).isEqualTo("Exited");
+    assertThat(state.exitCode).isEqualTo(7);
+    assertThat(busy(disk)).isFalse();
+  }
+
+  @Test
+  void pausesWhenTheDeadlinePassesAndResumesWhenItIsRenewed() throws Exception {
+    Path disk = disk("pause.img");
+    validFor(Duration.ofMinutes(5));
+    supervisor("Pause", "60s", disk, "sleep", "1000");
+    long domain = awaitPhase("Running").pid;
+
+    expire();
+    awaitPhase("Paused");
+    awaitTrue("the domain is stopped (T)", () -> "T".equals(ProcStat.state(domain)));
+    assertThat(busy(disk)).as("a paused domain keeps its lock").isTrue();
+
+    validFor(Duration.ofMinutes(5));
+    awaitPhase("Running");
+    awaitTrue("the domain runs again", () -> !"T".equals(ProcStat.state(domain)));
+  }
+
+  @Test
+  void aPausedDomainIsKilledAfterThePauseTimeoutAndItsLockFreed() throws Exception {
+    Path disk = disk("timeout.img");
+    validFor(Duration.ofMinutes(5));
+    Process supervisor = supervisor("Pause", "1s", disk, "sleep", "1000");
+    awaitPhase("Running");
+
+    expire();
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    SupervisorState state = SupervisorState.read(dir);
+    assertThat(state.exitSignal).isEqualTo(9);
+    assertThat(busy(disk)).isFalse();
+  }
+
+  @Test
+  void withKillTheDomainIsKilledAsSoonAsTheDeadlinePasses() throws Exception {
+    Path disk = disk("killmode.img");
+    validFor(Duration.ofMinutes(5));
+    Process supervisor = supervisor("Kill", "60s", disk, "sleep", "1000");
+    awaitPhase("Running");
+
+    expire();
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(SupervisorState.read(dir).exitSignal).isEqualTo(9);
+    assertThat(busy(disk)).isFalse();
+  }
+
+  @Test
+  void sigtermStopsTheDomainGracefully() throws Exception {
+    Path disk = disk("term.img");
+    validFor(Duration.ofMinutes(5));
+    Process supervisor = supervisor("Pause", "30s", disk, "sleep", "1000");
+    awaitPhase("Running");
+
+    supervisor.destroy(); // SIGTERM: the seed's Shutdown
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(SupervisorState.read(dir).exitSignal).isEqualTo(15);
+    assertThat(busy(disk)).isFalse();
+  }
+
+  @Test
+  void aForeignLockOnByteZeroMeansNoStartAndNamesTheHolder() throws Exception {
+    Path disk = disk("foreign.img");
+    validFor(Duration.ofMinutes(5));
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process foreign = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        "io.lockwarden.agent.lockspace.ForeignPosixLocker", "hold", disk.toString(), "0").start();
+    started.add(foreign);
+    BufferedReader out = new BufferedReader(new InputStreamReader(foreign.getInputStream(), StandardCharsets.UTF_8));
+    assertThat(out.readLine()).isEqualTo("locked");
+
+    Process supervisor = supervisor("Pause", "30s", disk, "sleep", "1000");
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(supervisor.exitValue()).isEqualTo(SupervisorMain.LOCK_BUSY);
+    SupervisorState state = SupervisorState.read(dir);
+    assertThat(state.phase).isEqualTo("LocalLockBusy");
+    assertThat(state.busyHolderPid).isEqualTo(foreign.pid());
+    assertThat(state.pid).as("the domain never started").isNull();
+  }
+
+  @Test
+  void withoutAProvenRightNothingStarts() throws Exception {
+    Path disk = disk("unproven.img");
+    Process supervisor = supervisor("Pause", "30s", disk, "sleep", "1000");
+
+    assertThat(supervisor.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(supervisor.exitValue()).isEqualTo(SupervisorMain.NOT_PROVEN);
+    assertThat(SupervisorState.read(dir).pid).isNull();
+    assertThat(busy(disk)).isFalse();
+  }
+
+  private Process supervisor(String onLoss, String pauseTimeout, Path disk, String... command) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> argv = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+        SupervisorMain.class.getName(), "--domain", "ns/vm", "--run-dir", dir.toString(), "--on-lease-loss", onLoss,
+        "--pause-timeout", pauseTimeout, "--stop-grace", "5s", "--lock", "WRITE,7,disk-test," + disk, "--"));
+    argv.addAll(List.of(command));
+    Process process = new ProcessBuilder(argv).directory(dir.toFile())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("supervisor.log").toFile()).start();
+    started.add(process);
+    return process;
+  }
+
+  private Path disk(String name) throws IOException {
+    return Files.createFile(dir.resolve(name));
+  }
+
+  private void validFor(Duration duration) throws IOException {
+    Deadline.write(dir, System.nanoTime() + duration.toNanos());
+  }
+
+  /** The agent could not prove the grant in time: the deadline is now in the past. */
+  private void expire() throws IOException {
+    Deadline.write(dir, System.nanoTime() - 1);
+  }
+
+  private SupervisorState awaitPhase(String phase) {
+    SupervisorState[] last = new SupervisorState[1];
+    awaitTrue("phase " + phase, () -> {
+      try {
+        last[0] = SupervisorState.read(dir);
+        return phase.equals(last[0].phase);
+      } catch (IOException e) {
+        return false;
+      }
+    });
+    return last[0];
+  }
+
+  private String read(String file) {
+    try {
+      return Files.readString(dir.resolve(file)).trim();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static boolean busy(Path disk) {
+    try {
+      return OfdLocks.isBusy(disk, LockMode.READ);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void awaitTrue(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for: " + what + "; supervisor log:\n" + read("supervisor.log"));
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+}
