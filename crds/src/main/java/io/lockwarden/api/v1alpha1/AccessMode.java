@@ -9,8 +9,11 @@ public enum AccessMode {
   Shared,
   ReadOnly;
 
-  /** The compatibility table: Exclusive conflicts with everything, Shared and ReadOnly mix freely. */
+  /**
+   * The compatibility table: Exclusive conflicts with everything, Shared and ReadOnly mix freely. A missing mode (a
+   * malformed record) counts as Exclusive: unknown must never look compatible.
+   */
   public boolean compatibleWith(AccessMode other) {
-    return this != Exclusive && other != Exclusive;
+    return this != Exclusive && other != null && other != Exclusive;
   }
 }

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 public class DomainLease {
   public String path;
   public String leaseName;
+  /** The lease's metadata.uid, which the agent names in status.released. */
+  public String leaseUid;
   public AccessMode mode;
   public DomainLeaseState state;
   /** The fencing token of the grant, when granted. */

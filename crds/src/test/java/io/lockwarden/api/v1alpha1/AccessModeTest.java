@@ -22,4 +22,10 @@ class AccessModeTest {
     assertThat(requested.compatibleWith(held)).isEqualTo(compatible);
     assertThat(held.compatibleWith(requested)).as("symmetric").isEqualTo(compatible);
   }
+
+  @org.junit.jupiter.api.Test
+  void aMissingModeCountsAsExclusive() {
+    assertThat(AccessMode.Shared.compatibleWith(null)).isFalse();
+    assertThat(AccessMode.ReadOnly.compatibleWith(null)).isFalse();
+  }
 }

@@ -43,7 +43,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -131,13 +130,15 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
   @Override
   public DeleteControl cleanup(SupervisedDomain domain, Context<SupervisedDomain> context) {
     String uid = domain.getMetadata().getUid();
-    Set<String> names = new LinkedHashSet<>();
-    DomainDisks.resolve(domain, this::leasesWithPath).forEach(d -> names.add(d.leaseName()));
-    leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, uid).forEach(l -> names.add(l.getMetadata().getName()));
-    for (String name : names) {
-      DiskLease fresh = context.getClient().resources(DiskLease.class).withName(name).get();
-      if (fresh != null && fresh.getStatus() != null && fresh.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid))) {
-        log.info("event=finalizer-kept domain={} lease={} reason=grant-not-released-yet", DomainDisks.key(domain), name);
+    if (!leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, uid).isEmpty()) {
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(5, TimeUnit.SECONDS);
+    }
+    // The cache says nothing is held; ask the API server, over every lease: the cache may not have seen a grant on a
+    // disk the domain no longer names. One list per deletion.
+    for (DiskLease fresh : context.getClient().resources(DiskLease.class).list().getItems()) {
+      if (fresh.getStatus() != null && fresh.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid))) {
+        log.info("event=finalizer-kept domain={} lease={} reason=grant-not-released-yet", DomainDisks.key(domain),
+            fresh.getMetadata().getName());
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(5, TimeUnit.SECONDS);
       }
     }
@@ -163,10 +164,12 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
       DomainLease entry = new DomainLease();
       entry.path = disk.path() != null ? disk.path() : lease == null ? null : lease.getSpec().path;
       entry.leaseName = disk.leaseName();
+      entry.leaseUid = lease == null ? null : lease.getMetadata().getUid();
       entry.mode = disk.mode();
       LeaseHolder holder = lease == null || lease.getStatus() == null ? null
           : lease.getStatus().holders.stream().filter(h -> h.uid.equals(uid)).findFirst().orElse(null);
-      if (holder != null && Objects.equals(holder.node, node)) {
+      // Granted means granted in the mode the spec asks for: a held Shared grant is no Exclusive one.
+      if (holder != null && Objects.equals(holder.node, node) && holder.mode == disk.mode()) {
         entry.state = DomainLeaseState.Granted;
         entry.epoch = holder.epoch;
         granted++;
@@ -239,6 +242,12 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
           node == null ? "no candidate node is alive" : "node " + node + " is not renewing its lease"};
     }
     String uid = domain.getMetadata().getUid();
+    LeaseHolder held = lease == null || lease.getStatus() == null ? null
+        : lease.getStatus().holders.stream().filter(h -> h.uid.equals(uid)).findFirst().orElse(null);
+    if (held != null && held.mode != disk.mode()) {
+      return new String[] {"ModeChange", "DiskLease " + disk.leaseName() + " is held as " + held.mode
+          + "; " + disk.mode() + " is asked for once the agent has released that grant"};
+    }
     String reason = lease == null || lease.getStatus() == null ? null : lease.getStatus().waiting.stream()
         .filter(w -> w.uid.equals(uid)).map(w -> w.reason).findFirst().orElse(null);
     return new String[] {"Waiting", "waiting for DiskLease " + disk.leaseName()

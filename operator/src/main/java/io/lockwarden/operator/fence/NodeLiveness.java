@@ -2,9 +2,12 @@ package io.lockwarden.operator.fence;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -35,6 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeLiveness implements AutoCloseable {
   public static final String LEASE_PREFIX = "lockwarden-node-";
+  /** Set on a node's Lease when the operator revokes its grants; see {@link #confirmDead}. */
+  public static final String FENCED_ANNOTATION = "lockwarden.io/fenced-at";
   private static final Logger log = LoggerFactory.getLogger(NodeLiveness.class);
 
   private final KubernetesClient client;
@@ -42,6 +47,8 @@ public final class NodeLiveness implements AutoCloseable {
   private final LongSupplier clock;
   private final Heartbeats heartbeats;
   private final Map<String, String> lastRenewTime = new ConcurrentHashMap<>();
+  /** Nodes confirmed dead and fenced since their last renewal. */
+  private final Set<String> fenced = ConcurrentHashMap.newKeySet();
   private final CopyOnWriteArrayList<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "node-liveness");
@@ -89,7 +96,14 @@ public final class NodeLiveness implements AutoCloseable {
         // The node stops renewing: it goes dead one period after its last renewal, like any silent node.
       }
     }, 0);
-    ticker.scheduleWithFixedDelay(this::tick, 0, 100, TimeUnit.MILLISECONDS);
+    ticker.scheduleWithFixedDelay(() -> {
+      try {
+        tick();
+      } catch (RuntimeException e) {
+        // A scheduled task that throws is never run again: liveness would freeze. Log and go on.
+        log.error("event=liveness-tick-failed error=\"{}\"", e.toString());
+      }
+    }, 0, 100, TimeUnit.MILLISECONDS);
   }
 
   /** Whether renewals can be seen right now; part of readiness. */
@@ -105,6 +119,45 @@ public final class NodeLiveness implements AutoCloseable {
   /** Silent for a full period of watching: its grants may be revoked. */
   public boolean isDead(String node) {
     return node != null && heartbeats.isDead(node, clock.getAsLong());
+  }
+
+  /**
+   * Called before a dead node's grants are revoked. Being dead by this operator's clock is not enough: the operator
+   * may have been paused, or its watch late, while the node renewed. So: read the node's Lease from the API server; a
+   * renewal we had not seen means alive. Otherwise fence it: mark the Lease with an update carrying the
+   * resourceVersion just read. A renewal committed in between makes that update fail, and the node is alive; a
+   * renewal after it is based on the fenced version, so the agent can never extend a deadline from a renewal that raced
+   * this decision (the agent renews with optimistic concurrency too, see docs/safety.md TIME-2).
+   */
+  public boolean confirmDead(String node) {
+    if (fenced.contains(node)) {
+      return true;
+    }
+    Lease lease = client.leases().inNamespace(namespace).withName(leaseName(node)).get();
+    if (lease != null && lease.getSpec() != null) {
+      String renewTime = String.valueOf(lease.getSpec().getRenewTime());
+      if (!renewTime.equals(lastRenewTime.get(node))) {
+        log.info("event=death-refuted node={} note=a renewal the watch had not delivered yet", node);
+        renewed(lease);
+        return false;
+      }
+      Map<String, String> annotations = new HashMap<>(lease.getMetadata().getAnnotations() == null ? Map.of()
+          : lease.getMetadata().getAnnotations());
+      annotations.put(FENCED_ANNOTATION, Instant.now().toString());
+      lease.getMetadata().setAnnotations(annotations);
+      try {
+        client.resource(lease).update();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          log.info("event=death-refuted node={} note=the Lease changed while fencing", node);
+          return false;
+        }
+        throw e;
+      }
+    }
+    fenced.add(node);
+    log.warn("event=node-fenced node={}", node);
+    return true;
   }
 
   public int aliveCount() {
@@ -123,6 +176,7 @@ public final class NodeLiveness implements AutoCloseable {
       if (!Objects.equals(lastRenewTime.put(node, renewTime), renewTime)) {
         tick(); // a renewal can arrive before the ticker has noticed the watch is up; it must still count
         heartbeats.renewed(node, clock.getAsLong());
+        fenced.remove(node);
       }
       tick();
     });
@@ -165,7 +219,13 @@ public final class NodeLiveness implements AutoCloseable {
     dead = nowDead;
     for (String node : changed) {
       log.info("event=node-{} node={}", nowDead.contains(node) ? "dead" : nowAlive.contains(node) ? "alive" : "unknown", node);
-      listeners.forEach(l -> l.accept(node));
+      for (Consumer<String> listener : listeners) {
+        try {
+          listener.accept(node);
+        } catch (RuntimeException e) {
+          log.error("event=liveness-listener-failed node={} error=\"{}\"", node, e.toString());
+        }
+      }
     }
   }
 

@@ -65,6 +65,8 @@ public final class LeaseArbiter {
         asking.putIfAbsent(request.uid(), request);
       }
     }
+    List<LeaseRequest> atOnceOnly = new ArrayList<>();
+    asking.values().removeIf(r -> !r.mayWait() && atOnceOnly.add(r));
     List<LeaseWaiter> queue = new ArrayList<>();
     for (LeaseWaiter waiter : old.waiting) {
       LeaseRequest request = asking.remove(waiter.uid);
@@ -81,15 +83,17 @@ public final class LeaseArbiter {
     requests.forEach(r -> nodeOf.putIfAbsent(r.uid(), r.node()));
     while (grantBlockedReason == null && !queue.isEmpty() && blocker(lease, holders, queue.get(0).mode) == null) {
       LeaseWaiter head = queue.remove(0);
-      LeaseHolder holder = new LeaseHolder();
-      holder.domain = head.domain;
-      holder.uid = head.uid;
-      holder.node = nodeOf.get(head.uid);
-      holder.mode = head.mode;
-      holder.epoch = ++epoch;
-      holder.grantedAt = now.toString();
+      LeaseHolder holder = holder(head, nodeOf.get(head.uid), ++epoch, now);
       holders.add(holder);
       granted.add(holder);
+    }
+    // A request that may not wait is granted only with nobody waiting and nothing in its way; otherwise it is dropped.
+    for (LeaseRequest request : atOnceOnly) {
+      if (grantBlockedReason == null && queue.isEmpty() && blocker(lease, holders, request.mode()) == null) {
+        LeaseHolder holder = holder(waiter(request, now.toString()), request.node(), ++epoch, now);
+        holders.add(holder);
+        granted.add(holder);
+      }
     }
     for (int i = 0; i < queue.size(); i++) {
       queue.get(i).reason = grantBlockedReason != null ? grantBlockedReason
@@ -136,6 +140,17 @@ public final class LeaseArbiter {
       return LeaseState.Exclusive;
     }
     return holders.stream().anyMatch(h -> h.mode == AccessMode.Shared) ? LeaseState.Shared : LeaseState.ReadOnly;
+  }
+
+  private static LeaseHolder holder(LeaseWaiter from, String node, long epoch, Instant now) {
+    LeaseHolder holder = new LeaseHolder();
+    holder.domain = from.domain;
+    holder.uid = from.uid;
+    holder.node = node;
+    holder.mode = from.mode;
+    holder.epoch = epoch;
+    holder.grantedAt = now.toString();
+    return holder;
   }
 
   private static LeaseWaiter waiter(LeaseRequest request, String since) {

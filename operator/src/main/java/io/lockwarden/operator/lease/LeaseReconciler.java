@@ -108,8 +108,14 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     Decision decision = arbitrate(lease, context, false);
     // Our own status write does not wake us again, so an auto lease this write left empty goes now.
     deleteIfUnusedAuto(decision.lease(), context.getClient());
-    return decision.waitingOnTimer()
-        ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1)) : UpdateControl.noUpdate();
+    if (decision.waitingOnTimer()) {
+      return UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
+    }
+    // Nothing wakes a lease blocked by another lease's path claim when that lease goes: look again.
+    boolean blockedByClaim = decision.arbitration().status().waiting.stream()
+        .anyMatch(w -> PathClaims.DUPLICATE_PATH.equals(w.reason));
+    return blockedByClaim ? UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(3))
+        : UpdateControl.noUpdate();
   }
 
   /** Counted and logged; JOSDK retries with back-off. Nothing is written: a failed decision changes no state. */
@@ -189,7 +195,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     String blocked = deleting ? DELETING
         : requests.isEmpty() ? null : pathClaims.blockReason(lease, leasesWithPath(lease.getSpec().path));
     Arbitration arbitration = LeaseArbiter.decide(lease, requests, holder -> {
-      String reason = removalReason(name, holder, client);
+      String reason = removalReason(lease, holder, client);
       if (reason == null && goneSince.containsKey(name + "/" + holder.uid)) {
         waitingOnTimer[0] = true;
       }
@@ -215,11 +221,17 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       return Optional.empty();
     }
     String uid = domain.getMetadata().getUid();
-    for (DomainDisks.Resolved disk : DomainDisks.resolve(domain, this::leasesWithPath)) {
+    List<DomainDisks.Resolved> disks = DomainDisks.resolve(domain, this::leasesWithPath);
+    for (int i = 0; i < disks.size(); i++) {
+      DomainDisks.Resolved disk = disks.get(i);
       if (disk.leaseName().equals(leaseName)) {
         firstAsked.putIfAbsent(leaseName + "/" + uid, System.nanoTime());
+        // Holding a later lease already (a disk hot-plugged out of order) and waiting here could close a cycle:
+        // such a request takes the lease only if it is free to take at once, and never queues.
+        boolean holdsLater = disks.subList(i + 1, disks.size()).stream()
+            .anyMatch(later -> heldBy(later.leaseName(), uid, node));
         return Optional.of(new LeaseRequest(DomainDisks.key(domain), uid, domain.getMetadata().getNamespace(), node,
-            disk.mode()));
+            disk.mode(), !holdsLater));
       }
       // Acquire in lease-name order: ask for this one only once every earlier one is held here.
       if (!heldBy(disk.leaseName(), uid, node)) {
@@ -240,8 +252,9 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
    * supervisors fenced themselves, see docs/safety.md), the agent reported the grant released, or the domain has been
    * gone (confirmed by the API server) for as long as a dead node's grants are kept.
    */
-  private String removalReason(String leaseName, LeaseHolder holder, KubernetesClient client) {
-    if (liveness.isDead(holder.node)) {
+  private String removalReason(DiskLease lease, LeaseHolder holder, KubernetesClient client) {
+    String leaseName = lease.getMetadata().getName();
+    if (liveness.isDead(holder.node) && liveness.confirmDead(holder.node)) {
       return "NodeDead";
     }
     String[] key = holder.domain.split("/", 2);
@@ -252,9 +265,10 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     String timerKey = leaseName + "/" + holder.uid;
     if (domain != null && holder.uid.equals(domain.getMetadata().getUid())) {
       goneSince.remove(timerKey);
+      String leaseUid = lease.getMetadata().getUid();
       boolean released = domain.getStatus() != null && domain.getStatus().released != null
-          && domain.getStatus().released.stream()
-              .anyMatch(r -> leaseName.equals(r.leaseName) && Objects.equals(holder.epoch, r.epoch));
+          && domain.getStatus().released.stream().anyMatch(r -> leaseName.equals(r.leaseName)
+              && leaseUid.equals(r.leaseUid) && Objects.equals(holder.epoch, r.epoch));
       return released ? "Released" : null;
     }
     long since = goneSince.computeIfAbsent(timerKey, k -> System.nanoTime());

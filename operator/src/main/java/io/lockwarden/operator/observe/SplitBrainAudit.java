@@ -3,6 +3,7 @@ package io.lockwarden.operator.observe;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import java.util.List;
@@ -56,7 +57,8 @@ public final class SplitBrainAudit implements AutoCloseable {
     List<LeaseHolder> holders = lease.getStatus().holders;
     for (int i = 0; i < holders.size(); i++) {
       for (int j = i + 1; j < holders.size(); j++) {
-        if (!holders.get(i).mode.compatibleWith(holders.get(j).mode)) {
+        AccessMode a = holders.get(i).mode == null ? AccessMode.Exclusive : holders.get(i).mode;
+        if (!a.compatibleWith(holders.get(j).mode)) {
           return "incompatible holders " + holders.get(i).domain + " (" + holders.get(i).mode + ") and "
               + holders.get(j).domain + " (" + holders.get(j).mode + ")";
         }

@@ -149,6 +149,20 @@ class LeaseArbiterTest {
   }
 
   @Test
+  void aRequestThatMayNotWaitIsGrantedAtOnceOrNotQueued() {
+    DiskLease lease = decided(lease(), request("holder", Shared));
+    LeaseRequest hotPlug = new LeaseRequest("ns/hot", "uid-hot", "ns", "node-a", Exclusive, false);
+
+    Arbitration blocked = LeaseArbiter.decide(lease, List.of(request("holder", Shared), hotPlug), h -> null, null, NOW);
+    assertThat(blocked.granted()).isEmpty();
+    assertThat(blocked.status().waiting).as("it never queues").isEmpty();
+
+    LeaseRequest reader = new LeaseRequest("ns/hot", "uid-hot", "ns", "node-a", ReadOnly, false);
+    Arbitration free = LeaseArbiter.decide(lease, List.of(request("holder", Shared), reader), h -> null, null, NOW);
+    assertThat(free.granted()).extracting(h -> h.domain).containsExactly("ns/hot");
+  }
+
+  @Test
   void aConditionKeepsItsTransitionTimeWhileItsStatusHolds() {
     DiskLease lease = decided(lease(), request("a", Exclusive));
     String firstTime = lease.getStatus().conditions.get(0).getLastTransitionTime();

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.ReleasedGrant;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
@@ -84,9 +85,9 @@ public final class SimulatedAgent implements AutoCloseable {
         lease.getStatus().holders.stream().filter(h -> node.equals(h.node)).forEach(h -> {
           String[] key = h.domain.split("/", 2);
           SupervisedDomain domain = client.resources(SupervisedDomain.class).inNamespace(key[0]).withName(key[1]).get();
-          if (domain != null && domain.getMetadata().getUid().equals(h.uid) && !stillWanted(domain, lease)) {
+          if (domain != null && domain.getMetadata().getUid().equals(h.uid) && !stillWanted(domain, lease, h)) {
             byDomain.computeIfAbsent(h.domain, k -> new ArrayList<>())
-                .add(new ReleasedGrant(lease.getMetadata().getName(), h.epoch));
+                .add(new ReleasedGrant(lease.getMetadata().getName(), lease.getMetadata().getUid(), h.epoch));
           }
         });
       }
@@ -96,10 +97,11 @@ public final class SimulatedAgent implements AutoCloseable {
     }
   }
 
-  private static boolean stillWanted(SupervisedDomain domain, DiskLease lease) {
+  /** Still named by the domain, in the mode it was granted (a mode change is a release and a new request). */
+  private static boolean stillWanted(SupervisedDomain domain, DiskLease lease, LeaseHolder holder) {
     return DomainDisks.wantsLeases(domain) && DomainDisks.resolve(domain, path -> List.of()).stream()
-        .anyMatch(d -> d.leaseName().equals(lease.getMetadata().getName())
-            || (d.path() != null && d.path().equals(lease.getSpec().path)));
+        .anyMatch(d -> (d.leaseName().equals(lease.getMetadata().getName())
+            || (d.path() != null && d.path().equals(lease.getSpec().path))) && d.mode() == holder.mode);
   }
 
   private void report(String key, List<ReleasedGrant> released) {
