@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.lockwarden.api.NodeLeases;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -37,9 +38,7 @@ import org.slf4j.LoggerFactory;
  * we started watching (so grants left on it from before are revoked).
  */
 public final class NodeLiveness implements AutoCloseable {
-  public static final String LEASE_PREFIX = "lockwarden-node-";
-  /** Set on a node's Lease when the operator revokes its grants; see {@link #confirmDead}. */
-  public static final String FENCED_ANNOTATION = "lockwarden.io/fenced-at";
+
   private static final Logger log = LoggerFactory.getLogger(NodeLiveness.class);
 
   private final KubernetesClient client;
@@ -71,7 +70,7 @@ public final class NodeLiveness implements AutoCloseable {
   }
 
   public static String leaseName(String node) {
-    return LEASE_PREFIX + node;
+    return NodeLeases.name(node);
   }
 
   public void start() {
@@ -143,7 +142,7 @@ public final class NodeLiveness implements AutoCloseable {
       }
       Map<String, String> annotations = new HashMap<>(lease.getMetadata().getAnnotations() == null ? Map.of()
           : lease.getMetadata().getAnnotations());
-      annotations.put(FENCED_ANNOTATION, Instant.now().toString());
+      annotations.put(NodeLeases.FENCED_ANNOTATION, Instant.now().toString());
       lease.getMetadata().setAnnotations(annotations);
       try {
         client.resource(lease).update();
@@ -184,10 +183,10 @@ public final class NodeLiveness implements AutoCloseable {
 
   private static Optional<String> nodeOf(Lease lease) {
     String name = lease.getMetadata().getName();
-    if (!name.startsWith(LEASE_PREFIX) || lease.getSpec() == null) {
+    if (!name.startsWith(NodeLeases.PREFIX) || lease.getSpec() == null) {
       return Optional.empty();
     }
-    return Optional.of(name.substring(LEASE_PREFIX.length()));
+    return Optional.of(name.substring(NodeLeases.PREFIX.length()));
   }
 
   private synchronized void tick() {
