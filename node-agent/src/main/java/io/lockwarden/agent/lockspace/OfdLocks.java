@@ -61,7 +61,7 @@ public final class OfdLocks {
     }
     Pointer flock = flock(mode == LockMode.WRITE ? F_WRLCK : F_RDLCK);
     if (LIBC.fcntl(fd, F_OFD_SETLK, flock) == 0) {
-      return new HeldLock(file, mode, fd);
+      return new HeldLock(fd);
     }
     int errno = POSIX_CALLS.errno();
     POSIX_CALLS.close(fd);
@@ -100,23 +100,11 @@ public final class OfdLocks {
 
   /** A held OFD lock; closing the descriptor releases it (unless a child holds a copy). */
   public static final class HeldLock implements AutoCloseable {
-    private final Path file;
-    private final LockMode mode;
     private final int fd;
     private boolean open = true;
 
-    HeldLock(Path file, LockMode mode, int fd) {
-      this.file = file;
-      this.mode = mode;
+    HeldLock(int fd) {
       this.fd = fd;
-    }
-
-    public Path file() {
-      return file;
-    }
-
-    public LockMode mode() {
-      return mode;
     }
 
     /** The descriptor, for handing to a child process that must keep the lock as long as it lives. */

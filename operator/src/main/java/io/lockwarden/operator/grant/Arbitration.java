@@ -11,8 +11,4 @@ import java.util.List;
 public record Arbitration(DiskLeaseStatus status, List<LeaseHolder> granted, List<Removal> removed) {
 
   public record Removal(LeaseHolder holder, String reason) {}
-
-  public boolean grantsOrRemoves() {
-    return !granted.isEmpty() || !removed.isEmpty();
-  }
 }

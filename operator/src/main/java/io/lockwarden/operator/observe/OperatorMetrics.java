@@ -41,10 +41,6 @@ public final class OperatorMetrics {
     }
   }
 
-  public MeterRegistry registry() {
-    return registry;
-  }
-
   public void granted(AccessMode mode, Duration sinceRequest) {
     grants(mode).increment();
     grantLatency.record(sinceRequest);

@@ -7,6 +7,9 @@ import static io.lockwarden.testing.TestObjects.disk;
 import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainConditions;
@@ -15,7 +18,9 @@ import io.lockwarden.api.v1alpha1.DomainLeaseState;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.LeaseState;
+import io.lockwarden.api.v1alpha1.ReleasedGrant;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.operator.lease.LeaseNames;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
@@ -146,6 +151,32 @@ class ArbitrationIT {
 
     cluster.setRunning(vm, true);
     assertThat(cluster.awaitHolder(lease, vm).epoch).isEqualTo(epoch + 1);
+  }
+
+  /** A report naming the right lease and epoch but another lease uid (an earlier incarnation) releases nothing. */
+  @Test
+  void aReleaseReportForAnotherIncarnationOfTheLeaseReleasesNothing() {
+    String leaseName = uniqueName("incarnation");
+    cluster.admin.resource(TestObjects.diskLease(leaseName, cluster.path(leaseName + ".img"))).create();
+    String vm = uniqueName("vm");
+    cluster.create(vm, "a", byLease(leaseName, Exclusive));
+    long epoch = cluster.awaitHolder(leaseName, vm).epoch;
+
+    SupervisedDomain report = new SupervisedDomain();
+    report.setMetadata(new ObjectMetaBuilder().withNamespace(cluster.apps).withName(vm).build());
+    report.setStatus(new SupervisedDomainStatus());
+    report.getStatus().released = List.of(new ReleasedGrant(leaseName, "uid-of-an-earlier-lease", epoch));
+    PatchContext apply = PatchContext.of(PatchType.SERVER_SIDE_APPLY);
+    apply.setFieldManager(SimulatedAgent.FIELD_MANAGER);
+    apply.setForce(true);
+    cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(vm).subresource("status")
+        .patch(apply, report);
+    // A later event on the same lease: once this waiter shows, the lease was decided after the report was seen.
+    String waiter = uniqueName("waiter");
+    cluster.create(waiter, "b", byLease(leaseName, Exclusive));
+    cluster.awaitWaiting(leaseName, waiter);
+
+    assertThat(cluster.holders(leaseName)).containsExactly(cluster.key(vm));
   }
 
   @Test
