@@ -16,7 +16,6 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class SupervisorState {
   public static final String FILE = "state.json";
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Starting, LocalLockBusy, Running, Paused, Stopping, Exited. */
   public String phase;
@@ -32,17 +31,67 @@ public final class SupervisorState {
   public Integer exitSignal;
   public String message;
 
+  /** For the agent and the tests; the supervisor itself never reads, so it never loads Jackson. */
   public static SupervisorState read(Path runDir) throws IOException {
-    return JSON.readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
+    return new ObjectMapper().readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
   }
 
+  /**
+   * Written by hand rather than with Jackson: the supervisor runs once per domain, and Jackson's classes alone cost
+   * it several MiB of memory.
+   */
   void write(Path runDir) {
+    StringBuilder json = new StringBuilder("{");
+    field(json, "phase", phase);
+    field(json, "supervisorPid", supervisorPid);
+    field(json, "supervisorStartTime", supervisorStartTime);
+    field(json, "pid", pid);
+    if (args != null) {
+      json.append("\"args\":[");
+      for (int i = 0; i < args.size(); i++) {
+        json.append(i == 0 ? "" : ",").append(quote(args.get(i)));
+      }
+      json.append("],");
+    }
+    field(json, "busyPath", busyPath);
+    field(json, "busyHolderPid", busyHolderPid);
+    field(json, "exitCode", exitCode);
+    field(json, "exitSignal", exitSignal);
+    field(json, "message", message);
+    if (json.charAt(json.length() - 1) == ',') {
+      json.setLength(json.length() - 1);
+    }
+    json.append("}");
     try {
       Path tmp = runDir.resolve(FILE + ".tmp");
-      JSON.writeValue(tmp.toFile(), this);
+      Files.writeString(tmp, json);
       Files.move(tmp, runDir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  private static void field(StringBuilder json, String name, Object value) {
+    if (value != null) {
+      json.append('"').append(name).append("\":").append(value instanceof String text ? quote(text) : value).append(',');
+    }
+  }
+
+  static String quote(String text) {
+    StringBuilder out = new StringBuilder("\"");
+    for (char c : text.toCharArray()) {
+      switch (c) {
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        default -> {
+          if (c < 0x20) {
+            out.append(String.format("\\u%04x", (int) c));
+          } else {
+            out.append(c);
+          }
+        }
+      }
+    }
+    return out.append('"').toString();
   }
 }
