@@ -61,6 +61,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
   public static final String DELETING = "Deleting";
   private static final Logger log = LoggerFactory.getLogger(LeaseReconciler.class);
   private static final int MAX_DECISIONS = 8;
+  private static final Duration AUTO_LEASE_MIN_AGE = Duration.ofSeconds(10);
 
   private final NodeLiveness liveness;
   private final PathClaims pathClaims;
@@ -108,7 +109,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     Decision decision = arbitrate(lease, context, false);
     // Our own status write does not wake us again, so an auto lease this write left empty goes now.
     deleteIfUnusedAuto(decision.lease(), context.getClient());
-    if (decision.waitingOnTimer()) {
+    if (decision.waitingOnTimer() || tooYoungToDelete(decision.lease())) {
       return UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
     }
     // Nothing wakes a lease blocked by another lease's path claim when that lease goes: look again.
@@ -123,7 +124,8 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
   public ErrorStatusUpdateControl<DiskLease> updateErrorStatus(DiskLease lease, Context<DiskLease> context,
       Exception e) {
     metrics.reconcileError(NAME);
-    log.warn("event=reconcile-failed controller={} lease={} error=\"{}\"", NAME, lease.getMetadata().getName(), e.getMessage());
+    log.warn("event=reconcile-failed controller={} lease={} error=\"{}\"", NAME, lease.getMetadata().getName(),
+        e.getMessage());
     return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
@@ -308,11 +310,13 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     return ids;
   }
 
-  /** An auto lease goes once nothing refers to it and nobody holds or waits for it; deleted only at the version seen. */
+  /**
+   * An auto lease goes once nothing refers to it and nobody holds or waits for it; deleted only at the version seen,
+   * and never in its first {@link #AUTO_LEASE_MIN_AGE}: it is created by the domain controller, whose cache may be
+   * ahead of ours, so a young lease nobody seems to name is most likely one whose domain we have not seen yet.
+   */
   private boolean deleteIfUnusedAuto(DiskLease lease, KubernetesClient client) {
-    DiskLeaseStatus status = lease.getStatus();
-    boolean empty = status == null || (status.holders.isEmpty() && status.waiting.isEmpty());
-    if (!LeaseNames.isAuto(lease) || !empty || !referencingDomains(lease).isEmpty()) {
+    if (!unusedAuto(lease) || tooYoungToDelete(lease)) {
       return false;
     }
     try {
@@ -324,6 +328,18 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       }
     }
     return true;
+  }
+
+  private boolean unusedAuto(DiskLease lease) {
+    DiskLeaseStatus status = lease.getStatus();
+    boolean empty = status == null || (status.holders.isEmpty() && status.waiting.isEmpty());
+    return LeaseNames.isAuto(lease) && empty && referencingDomains(lease).isEmpty();
+  }
+
+  private boolean tooYoungToDelete(DiskLease lease) {
+    String created = lease.getMetadata().getCreationTimestamp();
+    return unusedAuto(lease) && created != null
+        && Instant.parse(created).plus(AUTO_LEASE_MIN_AGE).isAfter(Instant.now());
   }
 
   private void report(DiskLease before, Arbitration arbitration, DiskLease written) {
