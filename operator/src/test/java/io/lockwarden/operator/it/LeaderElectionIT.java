@@ -6,6 +6,7 @@ import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lockwarden.operator.lease.LeaseNames;
+import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
 import java.util.Map;
@@ -44,7 +45,9 @@ class LeaderElectionIT {
 
     // The standby waits out the dead leader's Lease (15 s), then decides from CR status alone.
     cluster.awaitHolder(LeaseNames.autoName(cluster.path(after + ".img")), after);
-    assertThat(standby.log()).contains("event=granted lease=" + LeaseNames.autoName(cluster.path(after + ".img")));
+    // The holder is visible to us as soon as the write lands, a moment before the standby logs it.
+    Await.until("the standby logged the grant", Cluster.WAIT,
+        () -> standby.log().contains("event=granted lease=" + LeaseNames.autoName(cluster.path(after + ".img"))));
     assertThat(cluster.awaitHolder(LeaseNames.autoName(cluster.path(before + ".img")), before).epoch)
         .as("the earlier grant is untouched").isEqualTo(epoch);
   }
