@@ -16,6 +16,7 @@ import io.lockwarden.operator.observe.OperatorMetrics;
 import io.lockwarden.operator.observe.SplitBrainAudit;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,10 +62,15 @@ public final class OperatorMain {
           .withStopOnInformerErrorDuringStartup(false)
           .withConcurrentReconciliationThreads(16);
       if (config.leaderElection()) {
+        // client-go's proportions (15 s lease, 10 s renew deadline, 2 s retry), scaled to the configured lease.
+        Duration lease = config.leaderLeaseDuration();
         o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
             .aLeaderElectionConfiguration("lockwarden-operator-leader")
             .withLeaseNamespace(config.namespace())
             .withIdentity(config.identity())
+            .withLeaseDuration(lease)
+            .withRenewDeadline(lease.multipliedBy(2).dividedBy(3))
+            .withRetryPeriod(lease.dividedBy(15).multipliedBy(2))
             .build());
       }
     });

@@ -11,7 +11,7 @@ import java.util.Map;
  * message naming the setting.
  */
 public record OperatorConfig(String namespace, int metricsPort, Duration nodeTimeout, Duration grace,
-    boolean leaderElection, String identity) {
+    boolean leaderElection, Duration leaderLeaseDuration, String identity) {
 
   public static OperatorConfig from(String[] args, Map<String, String> env) {
     Map<String, String> flags = new HashMap<>();
@@ -28,6 +28,7 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
         Durations.parse("node-timeout", s.get("node-timeout", "10s")),
         Durations.parse("grace", s.get("grace", "2s")),
         Boolean.parseBoolean(s.get("leader-election", "true")),
+        Durations.parse("leader-lease-duration", s.get("leader-lease-duration", "15s")),
         s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()));
     flags.keySet().removeAll(Settings.KNOWN);
     if (!flags.isEmpty()) {
@@ -50,7 +51,8 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
 
   private record Settings(Map<String, String> flags, Map<String, String> env) {
     static final java.util.Set<String> KNOWN =
-        java.util.Set.of("namespace", "metrics-port", "node-timeout", "grace", "leader-election", "identity");
+        java.util.Set.of("namespace", "metrics-port", "node-timeout", "grace", "leader-election",
+            "leader-lease-duration", "identity");
 
     String get(String flag, String fallback) {
       String envName = "LOCKWARDEN_" + flag.toUpperCase().replace('-', '_');

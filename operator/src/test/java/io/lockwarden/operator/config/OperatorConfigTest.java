@@ -17,6 +17,7 @@ class OperatorConfigTest {
     assertThat(config.grace()).isEqualTo(Duration.ofSeconds(2));
     assertThat(config.leaderElection()).isTrue();
     assertThat(config.metricsPort()).isEqualTo(8080);
+    assertThat(config.leaderLeaseDuration()).isEqualTo(Duration.ofSeconds(15));
   }
 
   @Test

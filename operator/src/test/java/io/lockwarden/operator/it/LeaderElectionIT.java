@@ -22,7 +22,8 @@ class LeaderElectionIT {
 
   @BeforeAll
   static void start(ControlPlane controlPlane) {
-    cluster = Cluster.start(controlPlane, "le", Map.of("LOCKWARDEN_LEADER_ELECTION", "true"), "a");
+    cluster = Cluster.start(controlPlane, "le",
+        Map.of("LOCKWARDEN_LEADER_ELECTION", "true", "LOCKWARDEN_LEADER_LEASE_DURATION", "6s"), "a");
   }
 
   @AfterAll
@@ -43,7 +44,7 @@ class LeaderElectionIT {
     String after = uniqueName("vm");
     cluster.create(after, "a", disk(cluster.path(after + ".img"), Exclusive));
 
-    // The standby waits out the dead leader's Lease (15 s), then decides from CR status alone.
+    // The standby waits out the dead leader's Lease (6 s here), then decides from CR status alone.
     cluster.awaitHolder(LeaseNames.autoName(cluster.path(after + ".img")), after);
     // The holder is visible to us as soon as the write lands, a moment before the standby logs it.
     Await.until("the standby logged the grant", Cluster.WAIT,
