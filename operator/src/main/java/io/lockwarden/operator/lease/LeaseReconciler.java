@@ -103,13 +103,13 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
 
   @Override
   public UpdateControl<DiskLease> reconcile(DiskLease lease, Context<DiskLease> context) {
-    if (deleteIfUnusedAuto(lease, context.getClient())) {
+    if (deleteIfUnusedAuto(lease, context.getClient()) == AutoLease.DELETED) {
       return UpdateControl.noUpdate();
     }
     Decision decision = arbitrate(lease, context, false);
     // Our own status write does not wake us again, so an auto lease this write left empty goes now.
-    deleteIfUnusedAuto(decision.lease(), context.getClient());
-    if (decision.waitingOnTimer() || tooYoungToDelete(decision.lease())) {
+    AutoLease auto = deleteIfUnusedAuto(decision.lease(), context.getClient());
+    if (decision.waitingOnTimer() || auto == AutoLease.UNUSED_BUT_YOUNG) {
       return UpdateControl.<DiskLease>noUpdate().rescheduleAfter(Duration.ofSeconds(1));
     }
     // Nothing wakes a lease blocked by another lease's path claim when that lease goes: look again.
@@ -315,9 +315,13 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
    * and never in its first {@link #AUTO_LEASE_MIN_AGE}: it is created by the domain controller, whose cache may be
    * ahead of ours, so a young lease nobody seems to name is most likely one whose domain we have not seen yet.
    */
-  private boolean deleteIfUnusedAuto(DiskLease lease, KubernetesClient client) {
-    if (!unusedAuto(lease) || tooYoungToDelete(lease)) {
-      return false;
+  private AutoLease deleteIfUnusedAuto(DiskLease lease, KubernetesClient client) {
+    if (!unusedAuto(lease)) {
+      return AutoLease.IN_USE;
+    }
+    String created = lease.getMetadata().getCreationTimestamp();
+    if (created != null && Instant.parse(created).plus(AUTO_LEASE_MIN_AGE).isAfter(Instant.now())) {
+      return AutoLease.UNUSED_BUT_YOUNG;
     }
     try {
       client.resource(lease).lockResourceVersion().delete();
@@ -327,19 +331,16 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
         throw e;
       }
     }
-    return true;
+    return AutoLease.DELETED;
   }
+
+  /** What {@link #deleteIfUnusedAuto} found: IN_USE also covers declared leases, which are never deleted. */
+  private enum AutoLease { IN_USE, UNUSED_BUT_YOUNG, DELETED }
 
   private boolean unusedAuto(DiskLease lease) {
     DiskLeaseStatus status = lease.getStatus();
     boolean empty = status == null || (status.holders.isEmpty() && status.waiting.isEmpty());
     return LeaseNames.isAuto(lease) && empty && referencingDomains(lease).isEmpty();
-  }
-
-  private boolean tooYoungToDelete(DiskLease lease) {
-    String created = lease.getMetadata().getCreationTimestamp();
-    return unusedAuto(lease) && created != null
-        && Instant.parse(created).plus(AUTO_LEASE_MIN_AGE).isAfter(Instant.now());
   }
 
   private void report(DiskLease before, Arbitration arbitration, DiskLease written) {
