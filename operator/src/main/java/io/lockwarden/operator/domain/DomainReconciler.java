@@ -119,10 +119,11 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
 
   /** Counted and logged; JOSDK retries with back-off. Nothing is written: a failed decision changes no state. */
   @Override
-  public ErrorStatusUpdateControl<SupervisedDomain> updateErrorStatus(SupervisedDomain domain, Context<SupervisedDomain> context,
-      Exception e) {
+  public ErrorStatusUpdateControl<SupervisedDomain> updateErrorStatus(SupervisedDomain domain,
+      Context<SupervisedDomain> context, Exception e) {
     metrics.reconcileError(NAME);
-    log.warn("event=reconcile-failed controller={} domain={} error=\"{}\"", NAME, DomainDisks.key(domain), e.getMessage());
+    log.warn("event=reconcile-failed controller={} domain={} error=\"{}\"", NAME, DomainDisks.key(domain),
+        e.getMessage());
     return ErrorStatusUpdateControl.defaultErrorProcessing();
   }
 
