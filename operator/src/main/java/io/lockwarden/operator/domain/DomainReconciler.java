@@ -208,9 +208,11 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     desired.conditions = conditions;
 
     DomainPhase phase = current.phase;
+    // A move to another node starts the process afresh there: the old node's process phase no longer says anything.
+    boolean moved = previousNode != null && node != null && !previousNode.equals(node);
     if (nodeDead) {
       desired.phase = DomainPhase.Fenced;
-    } else if (phase == null || OPERATOR_PHASES.contains(phase)) {
+    } else if (phase == null || OPERATOR_PHASES.contains(phase) || moved) {
       desired.phase = node == null || !liveness.isAlive(node) ? DomainPhase.Pending
           : !wants ? DomainPhase.Stopped
           : allGranted ? DomainPhase.Starting
