@@ -166,6 +166,9 @@ class AgentLifecycleIT {
     Await.until("the workload writes to the plugged disk with its token", LocalSystem.WAIT,
         () -> !system.records(extra).isEmpty());
     LeaseHolder plugged = system.holders(extra).get(0);
+    Await.until("the plugged lease shows Granted once locked", LocalSystem.WAIT, () -> system.domain(vm).getStatus()
+        .leases.stream().allMatch(l -> l.state == io.lockwarden.api.v1alpha1.DomainLeaseState.Granted)
+        && system.domain(vm).getStatus().locks.size() == 2);
     assertThat(system.records(extra).get(0)).contains("\"epoch\":" + plugged.epoch + ",");
     assertThat(ForeignLock.canLock(system.disk(extra))).isFalse();
     assertThat(system.domain(vm).getStatus().pid).as("the same process").isEqualTo(running.getStatus().pid);

@@ -616,6 +616,10 @@ public final class NodeAgent implements AutoCloseable {
       status.phase = record.exitPhase;
     }
     status.lastExit = record.lastExit;
+    if (state != null && state.locks != null && !state.locks.isEmpty()) {
+      status.locks = state.locks.stream().map(SupervisorArgs.Lock::parse)
+          .map(l -> new ReleasedGrant(l.lease(), null, l.epoch())).toList();
+    }
     List<ReleasedGrant> released = released(record, state, grants);
     status.released = released.isEmpty() ? null : released;
 

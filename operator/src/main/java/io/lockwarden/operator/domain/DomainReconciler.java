@@ -171,9 +171,17 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
           : lease.getStatus().holders.stream().filter(h -> h.uid.equals(uid)).findFirst().orElse(null);
       // Granted means granted in the mode the spec asks for: a held Shared grant is no Exclusive one.
       if (holder != null && Objects.equals(holder.node, node) && holder.mode == disk.mode()) {
-        entry.state = DomainLeaseState.Granted;
+        // A running process gets a new disk (hot-plug) only once its supervisor holds the local lock too.
+        boolean locking = current.pid != null && (current.locks == null || current.locks.stream()
+            .noneMatch(l -> disk.leaseName().equals(l.leaseName) && Objects.equals(holder.epoch, l.epoch)));
+        entry.state = locking ? DomainLeaseState.Locking : DomainLeaseState.Granted;
         entry.epoch = holder.epoch;
-        granted++;
+        granted += locking ? 0 : 1;
+        if (locking && notGrantedReason == null) {
+          notGrantedReason = "Locking";
+          notGrantedMessage = "DiskLease " + disk.leaseName() + " is granted; the supervisor on " + node
+              + " is taking its local lock";
+        }
       } else {
         entry.state = wants ? DomainLeaseState.Waiting : DomainLeaseState.Released;
         if (notGrantedReason == null) {
