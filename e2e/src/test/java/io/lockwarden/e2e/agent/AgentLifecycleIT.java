@@ -123,9 +123,18 @@ class AgentLifecycleIT {
       assertThat(busy.getMessage()).contains(file).contains("pid " + virtlockd.pid());
       assertThat(system.domain(vm).getStatus().pid).isNull();
       assertThat(system.agent("a").get("/metrics")).containsPattern("lockwarden_local_lock_conflicts_total\\{[^}]*\\} [1-9]");
+      var onLease = Await.value("the DiskLease shows the conflict", LocalSystem.WAIT, () -> {
+        var lease = system.leaseFor(file);
+        return lease == null || lease.getStatus() == null ? null : lease.getStatus().conditions.stream()
+            .filter(c -> DomainConditions.LOCAL_LOCK_BUSY.equals(c.getType()) && "True".equals(c.getStatus()))
+            .findFirst().orElse(null);
+      });
+      assertThat(onLease.getMessage()).contains(system.key(vm)).contains("pid " + virtlockd.pid());
     }
     system.awaitRunning(vm, "a");
     system.awaitCondition(vm, DomainConditions.LOCAL_LOCK_BUSY, "False", null);
+    Await.until("the DiskLease's conflict cleared", LocalSystem.WAIT, () -> system.leaseFor(file).getStatus().conditions
+        .stream().anyMatch(c -> DomainConditions.LOCAL_LOCK_BUSY.equals(c.getType()) && "False".equals(c.getStatus())));
     system.delete(vm);
   }
 

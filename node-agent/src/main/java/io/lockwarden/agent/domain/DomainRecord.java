@@ -34,6 +34,7 @@ final class DomainRecord {
   String busyPath;
   Long busyPid;
   String busyMode;
+  String busyLease;
   /** ExecutableNotAllowed or PathNotAllowed, with its message, while the node's policy refuses the domain. */
   String refusal;
   String refusalMessage;

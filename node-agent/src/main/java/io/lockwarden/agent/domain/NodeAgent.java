@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  * the only thing that may extend their right to the disks.
  *
  * <p>Two threads, one lock. The <b>heartbeat</b> thread renews the node Lease and then, for each supervisor whose grants
- * are confirmed, writes the new deadline into its run directory. The <b>pass</b> thread (every 200 ms and on every
+ * are confirmed, writes the new deadline into its run directory. The <b>pass</b> thread (every 500 ms and on every
  * informer event) compares each domain with its supervisor: start, stop, kill, hot-plug, restart with back-off, and
  * the agent's part of the status. Neither holds the lock across a network call, so a slow API server never delays a
  * deadline by more than the call that is slow.
@@ -74,7 +74,8 @@ import org.slf4j.LoggerFactory;
 public final class NodeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
   private static final String HOLDER_UID = "holderUid";
-  private static final long PASS_MILLIS = 200;
+  /** Passes also run on every watch event; the timer only notices what the supervisors changed on their own. */
+  private static final long PASS_MILLIS = 500;
   private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
   /** A process that ran this long before exiting starts its back-off afresh. */
   private static final Duration STABLE_RUN = Duration.ofMinutes(1);
@@ -509,9 +510,9 @@ public final class NodeAgent implements AutoCloseable {
       }
       record.busyPath = state.busyPath;
       record.busyPid = state.busyHolderPid;
-      record.busyMode = args.locks().stream()
-          .filter(l -> LockTarget.nameOf(l.path(), args.lockspaceDir()).toString().equals(state.busyPath))
-          .map(l -> l.mode().name()).findFirst().orElse(LockMode.WRITE.name());
+      SupervisorArgs.Lock busy = lockOn(args.locks(), args, state.busyPath);
+      record.busyMode = busy == null ? LockMode.WRITE.name() : busy.mode().name();
+      record.busyLease = busy == null ? null : busy.lease();
       record.runningReason = "LocalLockBusy";
       record.runningMessage = state.message + "; starting as soon as it is free";
       log.warn("event=local-lock-busy domain={} node={} path={} holderPid={}", record.key(), node, state.busyPath,
@@ -640,9 +641,13 @@ public final class NodeAgent implements AutoCloseable {
     conditions.add(Conditions.next(previous, DomainConditions.RUNNING, running, reason, message, generation, now));
     String busyPath = state != null && state.busyPath != null ? state.busyPath : record.busyPath;
     Long busyPid = state != null && state.busyPath != null ? state.busyHolderPid : record.busyPid;
+    SupervisorArgs.Lock busyLock = state != null && state.busyPath != null
+        ? lockOn(supervision.wantedLocks(), supervision.args(), state.busyPath) : null;
+    String busyLease = busyLock != null ? busyLock.lease() : record.busyLease;
     conditions.add(Conditions.next(previous, DomainConditions.LOCAL_LOCK_BUSY, busyPath != null,
         busyPath != null ? "ForeignHolder" : "NoForeignHolder",
-        busyPath != null ? "byte 0 of " + busyPath + " is locked outside lockwarden"
+        // "DiskLease <name>:" first: the operator shows the conflict on that DiskLease.
+        busyPath != null ? "DiskLease " + busyLease + ": byte 0 of " + busyPath + " is locked outside lockwarden"
             + (busyPid != null ? " by pid " + busyPid : "") + "; the domain starts as soon as it is free"
             : "no foreign holder of the domain's local locks", generation, now));
     if (record.refusal != null) {
@@ -652,6 +657,12 @@ public final class NodeAgent implements AutoCloseable {
     conditions.sort(Comparator.comparing(Condition::getType));
     status.conditions = conditions;
     return status;
+  }
+
+  /** The lock whose lock file is {@code lockFile}, or null. */
+  private static SupervisorArgs.Lock lockOn(List<SupervisorArgs.Lock> locks, SupervisorArgs args, String lockFile) {
+    return locks.stream().filter(l -> LockTarget.nameOf(l.path(), args.lockspaceDir()).toString().equals(lockFile))
+        .findFirst().orElse(null);
   }
 
   /**

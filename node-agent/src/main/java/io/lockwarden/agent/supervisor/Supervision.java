@@ -24,6 +24,8 @@ public final class Supervision {
   static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx8m", "-Xss256k", "-Xint",
       "-XX:ReservedCodeCacheSize=4m", "-XX:MaxMetaspaceSize=32m", "-XX:-UsePerfData", "-Djnr.ffi.asm.enabled=false");
   private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
+  private static final String PATH = ProcessHandle.current().info().command().orElse("java");
+  private static final String CONTEXT = readContext();
 
   private final Path runDir;
   private final long pid;
@@ -39,11 +41,15 @@ public final class Supervision {
 
   /** The seed's GetSupervisorPath: the program the supervisor runs as (the JVM's launcher). */
   public static String path() {
-    return ProcessHandle.current().info().command().orElse("java");
+    return PATH;
   }
 
   /** The seed's GetSupervisorContext: this process's SELinux label, which the supervisor inherits, or "". */
   public static String context() {
+    return CONTEXT;
+  }
+
+  private static String readContext() {
     try {
       return Files.readString(Path.of("/proc/self/attr/current")).replace("\0", "").trim();
     } catch (IOException | RuntimeException e) {

@@ -36,8 +36,13 @@ public final class SupervisorState {
 
   /** For the agent and the tests; the supervisor itself never reads, so it never loads Jackson. */
   public static SupervisorState read(Path runDir) throws IOException {
-    return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-        .readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
+    return Reader.MAPPER.readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
+  }
+
+  /** Holds the agent's one mapper; a nested class, so the supervisor, which never reads, never loads Jackson. */
+  private static final class Reader {
+    static final ObjectMapper MAPPER =
+        new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.lockwarden.operator.lease;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -17,8 +18,10 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.lockwarden.api.v1alpha1.Conditions;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
+import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.LeaseWaiter;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -203,7 +206,36 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       }
       return reason;
     }, blocked, Instant.now());
+    showLocalLockConflict(lease, arbitration);
     return new Decision(arbitration, waitingOnTimer[0], lease);
+  }
+
+  /**
+   * Condition LocalLockBusy: a holder's agent cannot take the local lock because someone outside lockwarden holds
+   * it (a virtlockd on the same storage, say). The agent says so on the domain, naming this lease first.
+   */
+  private void showLocalLockConflict(DiskLease lease, Arbitration arbitration) {
+    String prefix = "DiskLease " + lease.getMetadata().getName() + ":";
+    String busy = null;
+    for (LeaseHolder holder : arbitration.status().holders) {
+      String[] key = holder.domain.split("/", 2);
+      SupervisedDomain domain = domains.get(new ResourceID(key[1], key[0])).orElse(null);
+      List<Condition> conditions = domain == null || domain.getStatus() == null ? null : domain.getStatus().conditions;
+      Condition condition = conditions == null ? null : conditions.stream()
+          .filter(c -> DomainConditions.LOCAL_LOCK_BUSY.equals(c.getType()) && "True".equals(c.getStatus())
+              && c.getMessage() != null && c.getMessage().startsWith(prefix)).findFirst().orElse(null);
+      if (condition != null && busy == null) {
+        busy = holder.domain + " on " + holder.node + " cannot take its local lock:"
+            + condition.getMessage().substring(prefix.length());
+      }
+    }
+    DiskLeaseStatus old = lease.getStatus();
+    List<Condition> conditions = new ArrayList<>(arbitration.status().conditions);
+    conditions.add(Conditions.next(old == null ? null : old.conditions, DomainConditions.LOCAL_LOCK_BUSY,
+        busy != null, busy != null ? "ForeignHolder" : "NoForeignHolder",
+        busy != null ? busy : "no holder reports a foreign lock on the disk", arbitration.status().observedGeneration,
+        Instant.now()));
+    arbitration.status().conditions = conditions;
   }
 
   /** The domains asking for this lease now, oldest domain first, each with its mode and node. */
