@@ -87,6 +87,14 @@ final class Chart {
     return objects;
   }
 
+  static String toYaml(JsonNode object) {
+    try {
+      return YAML.writeValueAsString(object).replaceFirst("^---\\n", "");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static JsonNode only(List<JsonNode> objects, String kind, String name) {
     List<JsonNode> found = objects.stream()
         .filter(o -> kind.equals(o.path("kind").asText()) && name.equals(o.path("metadata").path("name").asText()))

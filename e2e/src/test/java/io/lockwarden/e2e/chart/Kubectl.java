@@ -38,8 +38,12 @@ final class Kubectl {
     return run(yaml, "apply", "--server-side", "--force-conflicts", "--field-manager=chart-test", "-f", "-").expectOk();
   }
 
-  /** `kubectl apply --server-side --dry-run=server`: every admission step runs, nothing is stored. */
+  /**
+   * `kubectl apply --server-side --dry-run=server`: every admission step runs, nothing is stored. Conflicts are forced
+   * because objects the test fixture installed (the CRDs) have another field manager.
+   */
   Tools.Result dryRun(String yaml) {
-    return run(yaml, "apply", "--server-side", "--dry-run=server", "--field-manager=chart-test", "-f", "-");
+    return run(yaml, "apply", "--server-side", "--dry-run=server", "--force-conflicts", "--field-manager=chart-test",
+        "-f", "-");
   }
 }
