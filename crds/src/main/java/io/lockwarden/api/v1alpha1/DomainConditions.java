@@ -9,6 +9,9 @@ public final class DomainConditions {
   /** The process runs. Written by the agent. */
   public static final String RUNNING = "Running";
 
+  /** Someone outside lockwarden holds byte 0 of one of the domain's disks. Written by the agent. */
+  public static final String LOCAL_LOCK_BUSY = "LocalLockBusy";
+
   /** Running=False for good: the process exited and its restart policy will not start it again. */
   public static final String REASON_COMPLETED = "Completed";
   public static final String REASON_LEASE_NOT_FOUND = "LeaseNotFound";

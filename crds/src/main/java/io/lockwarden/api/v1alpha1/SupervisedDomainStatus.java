@@ -33,6 +33,11 @@ public class SupervisedDomainStatus {
    * removes such a holder from its DiskLease. Written by the agent only.
    */
   public List<ReleasedGrant> released;
+  /**
+   * The local locks the supervisor holds now, as grants (lease name and epoch). Written by the agent only; a grant
+   * to a running domain shows Granted in {@link #leases} only once it is here.
+   */
+  public List<ReleasedGrant> locks;
   public MigrationStatus migration;
   public ExitStatus lastExit;
   /** At least LeasesGranted, Running and Fenced; one entry per type. */

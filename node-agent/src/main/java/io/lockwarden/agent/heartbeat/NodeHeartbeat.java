@@ -34,6 +34,7 @@ public final class NodeHeartbeat {
   private Lease current;
   private volatile long validUntil = Long.MIN_VALUE;
   private volatile String fencedAt;
+  private volatile String clearFence;
 
   public NodeHeartbeat(KubernetesClient client, String namespace, String node, Duration fenceTimeout,
       LongSupplier clock) {
@@ -54,6 +55,14 @@ public final class NodeHeartbeat {
     return fencedAt;
   }
 
+  /**
+   * Asks the next renewal to remove the operator's fence mark {@code fencedAt}, once the agent has killed everything
+   * that ran on the fenced grants and none of them is left on a DiskLease.
+   */
+  public void clearFence(String fencedAt) {
+    clearFence = fencedAt;
+  }
+
   /** One renewal; returns whether it succeeded. Not thread-safe: one heartbeat thread calls it. */
   public synchronized boolean renewOnce() {
     long sent = clock.getAsLong();
@@ -62,12 +71,19 @@ public final class NodeHeartbeat {
       desired.getSpec().setHolderIdentity(node);
       desired.getSpec().setLeaseDurationSeconds((int) Math.max(1, fenceTimeout.toSeconds()));
       desired.getSpec().setRenewTime(ZonedDateTime.now());
+      Map<String, String> marks = desired.getMetadata().getAnnotations();
+      if (marks != null && clearFence != null && clearFence.equals(marks.get(NodeLeases.FENCED_ANNOTATION))) {
+        marks.remove(NodeLeases.FENCED_ANNOTATION);
+      }
       current = desired.getMetadata().getResourceVersion() == null ? client.resource(desired).create()
           : client.resource(desired).update(); // PUT with the resourceVersion: a fence in between makes it fail
       Map<String, String> annotations = current.getMetadata().getAnnotations();
       String fence = annotations == null ? null : annotations.get(NodeLeases.FENCED_ANNOTATION);
       if (fence != null && !fence.equals(fencedAt)) {
         log.warn("event=node-fenced-by-operator node={} fencedAt={} note=grants must be confirmed again", node, fence);
+      }
+      if (fence == null && fencedAt != null) {
+        log.info("event=fence-cleared node={} fencedAt={}", node, fencedAt);
       }
       fencedAt = fence;
       validUntil = sent + fenceTimeout.toNanos();

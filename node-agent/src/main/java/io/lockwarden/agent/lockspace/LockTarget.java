@@ -20,12 +20,17 @@ public final class LockTarget {
     if (lockspace == null) {
       return disk;
     }
-    Path file = lockspace.resolve(DiskPath.sha256Hex(disk.toString()));
+    Path file = nameOf(disk, lockspace);
     try {
       Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (FileAlreadyExistsException e) {
       // Another holder, or an earlier run, made it: lockspace files are never deleted, as with virtlockd.
     }
     return file;
+  }
+
+  /** The file {@link #of} locks, without creating it. */
+  public static Path nameOf(Path disk, Path lockspace) {
+    return lockspace == null ? disk : lockspace.resolve(DiskPath.sha256Hex(disk.toString()));
   }
 }

@@ -112,6 +112,17 @@ public final class OfdLocks {
       return fd;
     }
 
+    /**
+     * Drops the lock itself, then closes: an OFD lock belongs to the open file description, so unlocking through this
+     * descriptor also frees it for a child holding a copy. What hot-unplug needs (the seed's ReleaseResource).
+     */
+    public synchronized void release() {
+      if (open) {
+        LIBC.fcntl(fd, F_OFD_SETLK, flock(F_UNLCK));
+      }
+      close();
+    }
+
     @Override
     public synchronized void close() {
       if (open) {

@@ -35,8 +35,9 @@ final class DomainProcess {
     this.pid = pid;
   }
 
-  static DomainProcess spawn(List<String> command, List<Integer> lockFds, List<String> environment, Path log)
-      throws IOException {
+  /** @param runAs uid and gid to run as, or null for the supervisor's own */
+  static DomainProcess spawn(List<String> command, List<Integer> lockFds, List<String> environment, Path log,
+      int[] runAs) throws IOException {
     POSIX posix = POSIXFactory.getNativePOSIX();
     List<SpawnFileAction> actions = new ArrayList<>();
     actions.add(SpawnFileAction.open("/dev/null", 0, 0, 0));
@@ -45,7 +46,14 @@ final class DomainProcess {
     for (int i = 0; i < lockFds.size(); i++) {
       actions.add(SpawnFileAction.dup(lockFds.get(i), FIRST_INHERITED_FD + i));
     }
-    List<String> argv = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL", "--"));
+    List<String> argv = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL"));
+    if (runAs != null) {
+      // setpriv sets the ids, then the death signal (the kernel clears it on a credential change, so order matters:
+      // setpriv applies --pdeathsig last, just before exec).
+      argv.addAll(List.of("--reuid", Integer.toString(runAs[0]), "--regid", Integer.toString(runAs[1]),
+          "--clear-groups"));
+    }
+    argv.add("--");
     argv.addAll(command);
     List<SpawnAttribute> attributes = List.of(SpawnAttribute.flags((short) SpawnAttribute.SETPGROUP),
         SpawnAttribute.pgroup(0));

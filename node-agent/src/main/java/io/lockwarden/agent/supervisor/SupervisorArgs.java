@@ -15,17 +15,33 @@ import java.util.List;
  *
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
- *     [--pause-timeout 30s] [--stop-grace 30s] --lock MODE,EPOCH,LEASE,PATH ... -- command args...
+ *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N]
+ *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
- * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas.
+ * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
+ * process runs as {@code --run-as-uid}/{@code --run-as-gid} when given, else as the supervisor's own user.
  */
 public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, LeaseLossAction onLeaseLoss,
-    Duration pauseTimeout, Duration stopGrace, List<Lock> locks, List<String> command) {
+    Duration pauseTimeout, Duration stopGrace, Integer runAsUid, Integer runAsGid, List<Lock> locks,
+    List<String> command) {
 
   /** One disk to lock: the grant it belongs to, so the fencing token travels with the lock. */
   public record Lock(LockMode mode, long epoch, String lease, Path path) {
     String token() {
       return path + "=" + epoch;
+    }
+
+    /** MODE,EPOCH,LEASE,PATH: the --lock value, and a line of the hot-plug file {@code locks}. */
+    public String line() {
+      return mode + "," + epoch + "," + lease + "," + path;
+    }
+
+    public static Lock parse(String value) {
+      String[] parts = value.split(",", 4);
+      if (parts.length != 4) {
+        throw new IllegalArgumentException("--lock takes MODE,EPOCH,LEASE,PATH, got '" + value + "'");
+      }
+      return new Lock(LockMode.valueOf(parts[0]), Long.parseLong(parts[1]), parts[2], Path.of(parts[3]));
     }
   }
 
@@ -40,6 +56,8 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     LeaseLossAction onLoss = LeaseLossAction.Pause;
     Duration pause = Duration.ofSeconds(30);
     Duration grace = Duration.ofSeconds(30);
+    Integer uid = null;
+    Integer gid = null;
     List<Lock> locks = new ArrayList<>();
     for (int i = 0; i < separator; i += 2) {
       if (i + 1 >= separator) {
@@ -53,7 +71,9 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
         case "--on-lease-loss" -> onLoss = LeaseLossAction.valueOf(value);
         case "--pause-timeout" -> pause = Durations.parse("--pause-timeout", value);
         case "--stop-grace" -> grace = Durations.parse("--stop-grace", value);
-        case "--lock" -> locks.add(lock(value));
+        case "--run-as-uid" -> uid = Integer.valueOf(value);
+        case "--run-as-gid" -> gid = Integer.valueOf(value);
+        case "--lock" -> locks.add(Lock.parse(value));
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -61,7 +81,10 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
       throw new IllegalArgumentException("--domain and --run-dir are required");
     }
     List<String> command = List.of(args).subList(separator + 1, args.length);
-    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, List.copyOf(locks), command);
+    if ((uid == null) != (gid == null)) {
+      throw new IllegalArgumentException("--run-as-uid and --run-as-gid go together");
+    }
+    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, List.copyOf(locks), command);
   }
 
   /** The arguments again, ending with "--" and the command: what status.supervisor.args shows. */
@@ -72,19 +95,14 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     }
     out.addAll(List.of("--on-lease-loss", onLeaseLoss.name(), "--pause-timeout", pauseTimeout.toMillis() + "ms",
         "--stop-grace", stopGrace.toMillis() + "ms"));
+    if (runAsUid != null) {
+      out.addAll(List.of("--run-as-uid", runAsUid.toString(), "--run-as-gid", runAsGid.toString()));
+    }
     for (Lock lock : locks) {
-      out.addAll(List.of("--lock", lock.mode() + "," + lock.epoch() + "," + lock.lease() + "," + lock.path()));
+      out.addAll(List.of("--lock", lock.line()));
     }
     out.add("--");
     out.addAll(command);
     return out;
-  }
-
-  private static Lock lock(String value) {
-    String[] parts = value.split(",", 4);
-    if (parts.length != 4) {
-      throw new IllegalArgumentException("--lock takes MODE,EPOCH,LEASE,PATH, got '" + value + "'");
-    }
-    return new Lock(LockMode.valueOf(parts[0]), Long.parseLong(parts[1]), parts[2], Path.of(parts[3]));
   }
 }

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -18,6 +19,11 @@ import jnr.constants.platform.Signal;
 /**
  * The seed's supervisor binary, one OS process per domain: takes the domain's local locks, starts its process, and
  * enforces the lease. It does not depend on the agent to live, and the agent can be restarted or upgraded under it.
+ *
+ * <p>Hot-plug (the seed's AcquireResource and ReleaseResource): the agent may write a file {@code locks} into the run
+ * directory, one MODE,EPOCH,LEASE,PATH line per lock. From then on it is the wanted set: the supervisor takes new locks
+ * while the process runs (only while the right is proven) and drops locks no longer listed. {@code state.json}'s
+ * {@code locks} says what is held.
  *
  * <p>Exit codes: the domain's own exit code (or 128 + signal); 75 when a local lock is held by someone else; 76 when
  * the domain's right to its disks was not proven at start; 2 for bad arguments.
@@ -30,7 +36,9 @@ public final class SupervisorMain {
 
   private final SupervisorArgs args;
   private final SupervisorState state = new SupervisorState();
-  private final List<OfdLocks.HeldLock> held = new ArrayList<>();
+  /** Held locks by "lease,epoch,mode", in the order taken. */
+  private final Map<String, Held> held = new LinkedHashMap<>();
+  private String locksFileSeen;
   private volatile boolean stopRequested;
 
   private SupervisorMain(SupervisorArgs args) {
@@ -62,8 +70,9 @@ public final class SupervisorMain {
         update("Exited", "the right to the disks is not proven (deadline passed or missing); not starting");
         return NOT_PROVEN;
       }
-      DomainProcess child = DomainProcess.spawn(args.command(), held.stream().map(OfdLocks.HeldLock::fd).toList(),
-          environment(), args.runDir().resolve("domain.log"));
+      DomainProcess child = DomainProcess.spawn(args.command(), held.values().stream().map(h -> h.lock().fd()).toList(),
+          environment(), args.runDir().resolve("domain.log"),
+          args.runAsUid() == null ? null : new int[] {args.runAsUid(), args.runAsGid()});
       state.pid = child.pid();
       update("Running", null);
       return supervise(child);
@@ -71,32 +80,107 @@ public final class SupervisorMain {
       update("Exited", e.getMessage());
       return 1;
     } finally {
-      held.forEach(OfdLocks.HeldLock::close);
+      held.values().forEach(h -> h.lock().close());
     }
+  }
+
+  private record Held(SupervisorArgs.Lock spec, OfdLocks.HeldLock lock) {}
+
+  private static String key(SupervisorArgs.Lock lock) {
+    return lock.lease() + "," + lock.epoch() + "," + lock.mode();
   }
 
   private boolean lockAll() throws IOException {
     for (SupervisorArgs.Lock lock : args.locks()) {
-      Path target = LockTarget.of(lock.path(), args.lockspaceDir());
-      OfdLocks.HeldLock taken = OfdLocks.tryLock(target, lock.mode());
-      if (taken == null) {
-        state.busyPath = target.toString();
-        LockHolders.holderOf(target).ifPresent(pid -> state.busyHolderPid = pid);
-        update("LocalLockBusy", "byte 0 of " + target + " is locked by "
-            + (state.busyHolderPid != null ? "pid " + state.busyHolderPid : "another process"));
+      if (!lock(lock)) {
         return false;
       }
-      held.add(taken);
-      log("locked", "lease=" + lock.lease() + " epoch=" + lock.epoch() + " mode=" + lock.mode() + " path=" + target);
     }
+    state.locks = heldLines();
     return true;
+  }
+
+  /** Takes one lock; false (with LocalLockBusy in the state) if someone else holds byte 0. */
+  private boolean lock(SupervisorArgs.Lock lock) throws IOException {
+    Path target = LockTarget.of(lock.path(), args.lockspaceDir());
+    OfdLocks.HeldLock taken = OfdLocks.tryLock(target, lock.mode());
+    if (taken == null) {
+      Long holder = LockHolders.holderOf(target).stream().boxed().findFirst().orElse(null);
+      if (!target.toString().equals(state.busyPath) || !java.util.Objects.equals(holder, state.busyHolderPid)) {
+        state.busyPath = target.toString();
+        state.busyHolderPid = holder;
+        update("LocalLockBusy".equals(state.phase) || state.pid == null ? "LocalLockBusy" : state.phase,
+            "byte 0 of " + target + " is locked by " + (holder != null ? "pid " + holder : "another process"));
+      }
+      return false;
+    }
+    held.put(key(lock), new Held(lock, taken));
+    log("locked", "lease=" + lock.lease() + " epoch=" + lock.epoch() + " mode=" + lock.mode() + " path=" + target);
+    return true;
+  }
+
+  /**
+   * Hot-plug: makes the held locks match the {@code locks} file, if the agent wrote one. New locks are taken only while
+   * the right is proven; a busy one is tried again on the next check.
+   */
+  private void syncLocks(boolean proven) throws IOException {
+    Path file = args.runDir().resolve("locks");
+    if (!Files.exists(file)) {
+      return;
+    }
+    String content = Files.readString(file);
+    List<SupervisorArgs.Lock> wanted = content.lines().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse)
+        .toList();
+    boolean changed = false;
+    List<String> wantedKeys = wanted.stream().map(SupervisorMain::key).toList();
+    for (var it = held.entrySet().iterator(); it.hasNext(); ) {
+      var entry = it.next();
+      if (!wantedKeys.contains(entry.getKey())) {
+        entry.getValue().lock().release();
+        it.remove();
+        changed = true;
+        SupervisorArgs.Lock lock = entry.getValue().spec();
+        log("released", "lease=" + lock.lease() + " epoch=" + lock.epoch() + " path=" + lock.path());
+      }
+    }
+    boolean allHeld = true;
+    for (SupervisorArgs.Lock lock : wanted) {
+      if (!held.containsKey(key(lock))) {
+        boolean taken = proven && lock(lock);
+        changed |= taken;
+        allHeld &= taken;
+      }
+    }
+    if (changed || !content.equals(locksFileSeen)) {
+      locksFileSeen = content;
+      if (allHeld) {
+        state.busyPath = null;
+        state.busyHolderPid = null;
+      }
+      state.locks = heldLines();
+      writeTokens();
+      update(state.phase, state.message);
+    }
+  }
+
+  private List<String> heldLines() {
+    return held.values().stream().map(h -> h.spec().line()).toList();
+  }
+
+  /** path=epoch of every held lock, one per line, for storage-side code that rejects stale writers. */
+  private String writeTokens() throws IOException {
+    String tokens = held.values().stream().map(h -> h.spec().token()).collect(Collectors.joining(","));
+    Path tmp = args.runDir().resolve("fencing-tokens.tmp");
+    Files.writeString(tmp, tokens.isEmpty() ? "" : tokens.replace(',', '\n') + "\n");
+    Files.move(tmp, args.runDir().resolve("fencing-tokens"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    return tokens;
   }
 
   /** The supervisor's environment, plus the fencing tokens: path=epoch of every grant, for storage-side checks. */
   private List<String> environment() throws IOException {
     Path tokensFile = args.runDir().resolve("fencing-tokens");
-    String tokens = args.locks().stream().map(SupervisorArgs.Lock::token).collect(Collectors.joining(","));
-    Files.writeString(tokensFile, tokens.replace(',', '\n') + "\n");
+    String tokens = writeTokens();
     List<String> env = new ArrayList<>();
     for (Map.Entry<String, String> e : System.getenv().entrySet()) {
       env.add(e.getKey() + "=" + e.getValue());
@@ -131,6 +215,13 @@ public final class SupervisorMain {
         }
         long now = System.nanoTime();
         long deadline = Deadline.read(args.runDir());
+        if (stoppingSince < 0) {
+          try {
+            syncLocks(!paused && now <= deadline);
+          } catch (IOException | RuntimeException e) {
+            log("hot-plug-failed", "error=\"" + e.getMessage() + "\""); // the running domain is left alone
+          }
+        }
         if (stopRequested && stoppingSince < 0) {
           stoppingSince = now;
           child.signal(Signal.SIGTERM);

@@ -1,6 +1,7 @@
 package io.lockwarden.agent.supervisor;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,6 +25,8 @@ public final class SupervisorState {
   public String supervisorStartTime;
   public Long pid;
   public List<String> args;
+  /** The locks held now, as MODE,EPOCH,LEASE,PATH lines: what the agent reports and releases by. */
+  public List<String> locks;
   /** Set for LocalLockBusy: the lock file and, where /proc/locks shows it, the foreign holder. */
   public String busyPath;
   public Long busyHolderPid;
@@ -33,7 +36,8 @@ public final class SupervisorState {
 
   /** For the agent and the tests; the supervisor itself never reads, so it never loads Jackson. */
   public static SupervisorState read(Path runDir) throws IOException {
-    return new ObjectMapper().readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
+    return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+        .readValue(runDir.resolve(FILE).toFile(), SupervisorState.class);
   }
 
   /**
@@ -46,13 +50,8 @@ public final class SupervisorState {
     field(json, "supervisorPid", supervisorPid);
     field(json, "supervisorStartTime", supervisorStartTime);
     field(json, "pid", pid);
-    if (args != null) {
-      json.append("\"args\":[");
-      for (int i = 0; i < args.size(); i++) {
-        json.append(i == 0 ? "" : ",").append(quote(args.get(i)));
-      }
-      json.append("],");
-    }
+    list(json, "args", args);
+    list(json, "locks", locks);
     field(json, "busyPath", busyPath);
     field(json, "busyHolderPid", busyHolderPid);
     field(json, "exitCode", exitCode);
@@ -68,6 +67,16 @@ public final class SupervisorState {
       Files.move(tmp, runDir.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void list(StringBuilder json, String name, List<String> values) {
+    if (values != null) {
+      json.append('"').append(name).append("\":[");
+      for (int i = 0; i < values.size(); i++) {
+        json.append(i == 0 ? "" : ",").append(quote(values.get(i)));
+      }
+      json.append("],");
     }
   }
 

@@ -26,6 +26,8 @@ class SupervisorIT {
   @TempDir
   Path dir;
   private final List<Process> started = new ArrayList<>();
+  /** More supervisor options for the next start. */
+  private final List<String> options = new ArrayList<>();
 
   @AfterEach
   void killLeftovers() {
@@ -171,11 +173,54 @@ class SupervisorIT {
     assertThat(busy(disk)).isFalse();
   }
 
+  @Test
+  void hotPlugTakesANewLockWhileTheDomainRunsAndUnplugFreesOneTheDomainInherited() throws Exception {
+    Path root = disk("root.img");
+    Path extra = disk("extra.img");
+    validFor(Duration.ofMinutes(5));
+    supervisor("Pause", "30s", root, "sleep", "1000");
+    long domain = awaitPhase("Running").pid;
+
+    Files.writeString(dir.resolve("locks"), "WRITE,7,disk-test," + root + "\nREAD,3,disk-extra," + extra + "\n");
+    awaitTrue("the plugged disk is locked", () -> busyForWriters(extra));
+    awaitTrue("its token is published", () -> read("fencing-tokens").contains(extra + "=3"));
+    assertThat(SupervisorState.read(dir).locks).containsExactly("WRITE,7,disk-test," + root, "READ,3,disk-extra," + extra);
+
+    // The root lock's descriptor was inherited by the domain: unplugging must free it all the same.
+    Files.writeString(dir.resolve("locks"), "READ,3,disk-extra," + extra + "\n");
+    awaitTrue("the unplugged disk is free", () -> !busy(root));
+    awaitTrue("its token is withdrawn", () -> read("fencing-tokens").equals(extra + "=3"));
+    assertThat(ProcStat.state(domain)).as("the domain runs on").isIn("S", "R");
+  }
+
+  @Test
+  void theDomainRunsAsTheConfiguredUser() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "switching users needs root");
+    Path disk = disk("user.img");
+    validFor(Duration.ofMinutes(5));
+    options.addAll(List.of("--run-as-uid", "65534", "--run-as-gid", "65534"));
+    supervisor("Pause", "30s", disk, "sleep", "1000");
+    long domain = awaitPhase("Running").pid;
+    String status = Files.readString(Path.of("/proc", Long.toString(domain), "status"));
+    assertThat(status).containsPattern("Uid:\\s+65534\\s+65534").containsPattern("Gid:\\s+65534\\s+65534");
+  }
+
+  private static boolean busyForWriters(Path disk) {
+    try {
+      return OfdLocks.isBusy(disk, LockMode.WRITE);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private Process supervisor(String onLoss, String pauseTimeout, Path disk, String... command) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> argv = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
         SupervisorMain.class.getName(), "--domain", "ns/vm", "--run-dir", dir.toString(), "--on-lease-loss", onLoss,
-        "--pause-timeout", pauseTimeout, "--stop-grace", "5s", "--lock", "WRITE,7,disk-test," + disk, "--"));
+        "--pause-timeout", pauseTimeout, "--stop-grace", "5s", "--lock", "WRITE,7,disk-test," + disk));
+    argv.addAll(options);
+    argv.add("--");
     argv.addAll(List.of(command));
     Process process = new ProcessBuilder(argv).directory(dir.toFile())
         .redirectErrorStream(true).redirectOutput(dir.resolve("supervisor.log").toFile()).start();

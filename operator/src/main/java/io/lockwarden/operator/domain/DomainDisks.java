@@ -1,16 +1,14 @@
 package io.lockwarden.operator.domain;
 
-import io.fabric8.kubernetes.api.model.Condition;
+import io.lockwarden.api.DomainIntent;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainDisk;
-import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.operator.lease.LeaseNames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Objects;
 import java.util.function.Function;
 
 /** What a domain asks of the lease manager, read from its spec. */
@@ -20,21 +18,14 @@ public final class DomainDisks {
 
   private DomainDisks() {}
 
-  /**
-   * The node the domain runs on: the operator's placement in status.node, or, before that is written, the one node
-   * spec.placement.nodeName names, which leaves no choice to make. Saves a write before a new domain's first grant.
-   */
+  /** See {@link DomainIntent#node}. */
   public static String node(SupervisedDomain domain) {
-    String placed = domain.getStatus() == null ? null : domain.getStatus().node;
-    if (placed != null || domain.getSpec() == null || domain.getSpec().placement == null) {
-      return placed;
-    }
-    return domain.getSpec().placement.nodeName;
+    return DomainIntent.node(domain);
   }
 
   /** namespace/name: how holders and waiters name their domain. */
   public static String key(SupervisedDomain domain) {
-    return domain.getMetadata().getNamespace() + "/" + domain.getMetadata().getName();
+    return DomainIntent.key(domain);
   }
 
   /**
@@ -55,21 +46,8 @@ public final class DomainDisks {
     return resolved;
   }
 
-  /**
-   * Whether the domain wants its leases now: not being deleted, asked to run, and not finished for good. The agent
-   * says "finished" with condition Running=False, reason Completed, for the generation it saw: an exit its restart
-   * policy will not restart. Any later spec change is a new generation, and the domain asks again.
-   */
+  /** See {@link DomainIntent#wantsLeases}. */
   public static boolean wantsLeases(SupervisedDomain domain) {
-    if (domain.getMetadata().getDeletionTimestamp() != null || domain.getSpec() == null) {
-      return false;
-    }
-    if (Boolean.FALSE.equals(domain.getSpec().running)) {
-      return false;
-    }
-    List<Condition> conditions = domain.getStatus() == null ? null : domain.getStatus().conditions;
-    return conditions == null || conditions.stream().noneMatch(c -> DomainConditions.RUNNING.equals(c.getType())
-        && DomainConditions.REASON_COMPLETED.equals(c.getReason())
-        && Objects.equals(c.getObservedGeneration(), domain.getMetadata().getGeneration()));
+    return DomainIntent.wantsLeases(domain);
   }
 }

@@ -171,9 +171,17 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
           : lease.getStatus().holders.stream().filter(h -> h.uid.equals(uid)).findFirst().orElse(null);
       // Granted means granted in the mode the spec asks for: a held Shared grant is no Exclusive one.
       if (holder != null && Objects.equals(holder.node, node) && holder.mode == disk.mode()) {
-        entry.state = DomainLeaseState.Granted;
+        // A running process gets a new disk (hot-plug) only once its supervisor holds the local lock too.
+        boolean locking = current.pid != null && (current.locks == null || current.locks.stream()
+            .noneMatch(l -> disk.leaseName().equals(l.leaseName) && Objects.equals(holder.epoch, l.epoch)));
+        entry.state = locking ? DomainLeaseState.Locking : DomainLeaseState.Granted;
         entry.epoch = holder.epoch;
-        granted++;
+        granted += locking ? 0 : 1;
+        if (locking && notGrantedReason == null) {
+          notGrantedReason = "Locking";
+          notGrantedMessage = "DiskLease " + disk.leaseName() + " is granted; the supervisor on " + node
+              + " is taking its local lock";
+        }
       } else {
         entry.state = wants ? DomainLeaseState.Waiting : DomainLeaseState.Released;
         if (notGrantedReason == null) {
@@ -208,9 +216,11 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     desired.conditions = conditions;
 
     DomainPhase phase = current.phase;
+    // A move to another node starts the process afresh there: the old node's process phase no longer says anything.
+    boolean moved = previousNode != null && node != null && !previousNode.equals(node);
     if (nodeDead) {
       desired.phase = DomainPhase.Fenced;
-    } else if (phase == null || OPERATOR_PHASES.contains(phase)) {
+    } else if (phase == null || OPERATOR_PHASES.contains(phase) || moved) {
       desired.phase = node == null || !liveness.isAlive(node) ? DomainPhase.Pending
           : !wants ? DomainPhase.Stopped
           : allGranted ? DomainPhase.Starting

@@ -1,0 +1,271 @@
+package io.lockwarden.e2e.harness;
+
+import static io.lockwarden.testing.TestObjects.createNamespace;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.lockwarden.api.v1alpha1.AccessMode;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainDisk;
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.operator.lease.LeaseNames;
+import io.lockwarden.testing.Await;
+import io.lockwarden.testing.ControlPlane;
+import io.lockwarden.testing.TestObjects;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.stream.Stream;
+
+/**
+ * The whole system on this machine for one test class: one operator process and one agent process per node, all
+ * real, on the shared control plane, with a shared disk directory as shared storage would be. Names carry a
+ * per-class prefix so classes never meet.
+ */
+public final class LocalSystem implements AutoCloseable {
+  public static final Duration WAIT = Duration.ofSeconds(60);
+  /** The demo workload shipped with the project. */
+  public static final Path WORKLOAD = Path.of("workload", "lockwarden-demo-workload").toAbsolutePath();
+
+  public final ControlPlane controlPlane;
+  public final KubernetesClient admin;
+  public final String prefix;
+  public final String system;
+  public final String apps;
+  public final Path base;
+  public final Path disks;
+  private final Path kubeconfig;
+  private final Map<String, String> operatorEnv;
+  private final Map<String, String> agentEnv;
+  private final Map<String, JavaProcess> agents = new LinkedHashMap<>();
+  private JavaProcess operator;
+
+  private LocalSystem(ControlPlane controlPlane, String prefix, Map<String, String> operatorEnv,
+      Map<String, String> agentEnv) throws IOException {
+    this.controlPlane = controlPlane;
+    this.admin = controlPlane.admin();
+    this.prefix = prefix;
+    this.operatorEnv = operatorEnv;
+    this.agentEnv = agentEnv;
+    this.system = createNamespace(admin, prefix + "-system");
+    this.apps = createNamespace(admin, prefix + "-apps");
+    this.base = Files.createDirectories(Path.of("target", "systems", system).toAbsolutePath());
+    this.disks = Files.createDirectories(base.resolve("disks"));
+    this.kubeconfig = base.resolve("kubeconfig");
+    Files.writeString(kubeconfig, controlPlane.kubeconfigYaml());
+  }
+
+  /** Agents on {@code nodes} (short names), then the operator. */
+  public static LocalSystem start(ControlPlane controlPlane, String prefix, Map<String, String> operatorEnv,
+      Map<String, String> agentEnv, String... nodes) {
+    try {
+      LocalSystem system = new LocalSystem(controlPlane, prefix, operatorEnv, agentEnv);
+      for (String node : nodes) {
+        system.startAgent(node);
+      }
+      system.startOperator();
+      return system;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public JavaProcess startOperator() {
+    Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
+        "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1", "LOCKWARDEN_LEADER_ELECTION", "false",
+        "LOCKWARDEN_IDENTITY", prefix + "-operator"));
+    env.putAll(operatorEnv);
+    operator = JavaProcess.start("operator", "io.lockwarden.operator.OperatorMain", prefix + "-operator", env, List.of());
+    return operator;
+  }
+
+  public JavaProcess startAgent(String shortName) {
+    Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
+        "NODE_NAME", node(shortName), "LOCKWARDEN_RUN_DIR", runDir(shortName).toString(),
+        "LOCKWARDEN_ALLOWED_EXECUTABLES", "/bin/sleep,/bin/sh," + WORKLOAD,
+        "LOCKWARDEN_ALLOWED_PATH_PREFIXES", disks.toString(),
+        "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1"));
+    env.putAll(agentEnv);
+    JavaProcess agent = JavaProcess.start("node-agent", "io.lockwarden.agent.AgentMain", node(shortName), env, List.of());
+    agents.put(shortName, agent);
+    return agent;
+  }
+
+  public JavaProcess agent(String shortName) {
+    return agents.get(shortName);
+  }
+
+  public JavaProcess operator() {
+    return operator;
+  }
+
+  public Path runDir(String shortName) {
+    return base.resolve("run-" + shortName);
+  }
+
+  public String node(String shortName) {
+    return prefix + "-" + shortName;
+  }
+
+  /** A disk file in the shared disk directory, created empty if missing: its absolute path. */
+  public String disk(String file) {
+    try {
+      Path path = disks.resolve(file);
+      if (!Files.exists(path)) {
+        Files.createFile(path);
+      }
+      return path.toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public DomainDisk exclusive(String file) {
+    return TestObjects.disk(disk(file), AccessMode.Exclusive);
+  }
+
+  public DomainDisk shared(String file) {
+    return TestObjects.disk(disk(file), AccessMode.Shared);
+  }
+
+  /** A domain on {@code shortNode} running the demo workload, which writes to every Exclusive disk it names. */
+  public SupervisedDomain workload(String name, String shortNode, DomainDisk... disks) {
+    SupervisedDomain domain = TestObjects.domain(apps, name, node(shortNode), disks);
+    List<String> command = new ArrayList<>(List.of(WORKLOAD.toString(), "--interval", "0.1"));
+    for (DomainDisk disk : disks) {
+      if (disk.mode == AccessMode.Exclusive) {
+        command.add(disk.path);
+      }
+    }
+    domain.getSpec().command = command;
+    domain.getSpec().stopGracePeriodSeconds = 5L;
+    return domain;
+  }
+
+  public SupervisedDomain create(SupervisedDomain domain) {
+    return admin.resource(domain).create();
+  }
+
+  public SupervisedDomain domain(String name) {
+    return admin.resources(SupervisedDomain.class).inNamespace(apps).withName(name).get();
+  }
+
+  public void delete(String name) {
+    admin.resources(SupervisedDomain.class).inNamespace(apps).withName(name).delete();
+  }
+
+  /** As {@code kubectl patch --type merge} would. */
+  public void patch(String name, String mergePatch) {
+    admin.resources(SupervisedDomain.class).inNamespace(apps).withName(name)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch);
+  }
+
+  public DiskLease leaseFor(String file) {
+    return admin.resources(DiskLease.class).withName(LeaseNames.autoName(disks.resolve(file).toString())).get();
+  }
+
+  public List<LeaseHolder> holders(String file) {
+    DiskLease lease = leaseFor(file);
+    return lease == null || lease.getStatus() == null ? List.of() : lease.getStatus().holders;
+  }
+
+  public String key(String domain) {
+    return apps + "/" + domain;
+  }
+
+  /** Waits until the agent reports the domain Running with a live process, and returns it. */
+  public SupervisedDomain awaitRunning(String name) {
+    return awaitRunning(name, null);
+  }
+
+  /** Running on {@code shortNode} (any node if null) with a live process. */
+  public SupervisedDomain awaitRunning(String name, String shortNode) {
+    return Await.value(name + " runs" + (shortNode == null ? "" : " on " + node(shortNode)), WAIT, () -> {
+      SupervisedDomain d = domain(name);
+      return d != null && d.getStatus() != null && d.getStatus().phase == DomainPhase.Running && d.getStatus().pid != null
+          && (shortNode == null || node(shortNode).equals(d.getStatus().node)) && Signals.alive(d.getStatus().pid)
+          ? d : null;
+    });
+  }
+
+  /** Waits until the operator counts {@code count} live nodes. */
+  public void awaitNodesAlive(int count) {
+    Await.until(count + " nodes alive", WAIT, () -> operator.get("/metrics").contains("lockwarden_nodes_alive " + count));
+  }
+
+  public SupervisedDomain awaitPhase(String name, DomainPhase phase) {
+    return Await.value(name + " reaches phase " + phase, WAIT, () -> {
+      SupervisedDomain d = domain(name);
+      return d != null && d.getStatus() != null && d.getStatus().phase == phase ? d : null;
+    });
+  }
+
+  public void awaitGone(String name) {
+    Await.until(name + " is deleted", WAIT, () -> domain(name) == null);
+  }
+
+  public io.fabric8.kubernetes.api.model.Condition condition(String name, String type) {
+    SupervisedDomain d = domain(name);
+    return d == null || d.getStatus() == null || d.getStatus().conditions == null ? null
+        : d.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  public io.fabric8.kubernetes.api.model.Condition awaitCondition(String name, String type, String status,
+      String reason) {
+    return Await.value(name + " has condition " + type + "=" + status + " (" + reason + ")", WAIT, () -> {
+      var c = condition(name, type);
+      return c != null && status.equals(c.getStatus()) && (reason == null || reason.equals(c.getReason())) ? c : null;
+    });
+  }
+
+  /** The records the demo workload appended to {@code file}, one JSON line each. */
+  public List<String> records(String file) {
+    try {
+      return Files.readAllLines(disks.resolve(file)).stream().filter(l -> !l.isBlank()).toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Stops everything this class started, supervisors and domains included: agents leave supervisors running on
+   * purpose, so they are found through the run directories.
+   */
+  @Override
+  public void close() {
+    if (operator != null) {
+      operator.close();
+    }
+    agents.values().forEach(JavaProcess::close);
+    try (Stream<Path> states = Files.walk(base)) {
+      for (Path state : states.filter(p -> p.getFileName().toString().equals("state.json")).toList()) {
+        String json = Files.readString(state);
+        for (String field : new String[] {"supervisorPid", "pid"}) {
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\":(\\d+)").matcher(json);
+          if (m.find()) {
+            Signals.send("KILL", Long.parseLong(m.group(1)));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** For messages: which agents are alive. */
+  @Override
+  public String toString() {
+    return prefix + " agents=" + agents + " operator=" + operator + " " + Objects.toString(base);
+  }
+}

@@ -1,0 +1,55 @@
+package io.lockwarden.agent;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.lockwarden.agent.config.AgentConfig;
+import io.lockwarden.agent.domain.NodeAgent;
+import io.lockwarden.agent.heartbeat.NodeHeartbeat;
+import io.lockwarden.agent.observe.AgentMetrics;
+import io.lockwarden.agent.observe.HttpEndpoints;
+import io.lockwarden.agent.policy.NodePolicy;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The node agent process: one per node, a DaemonSet in a cluster. Stopping it leaves every supervisor running. */
+public final class AgentMain {
+  private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
+
+  private AgentMain() {}
+
+  public static void main(String[] args) throws Exception {
+    AgentConfig config;
+    try {
+      config = AgentConfig.from(args, System.getenv());
+    } catch (IllegalArgumentException e) {
+      System.err.println("lockwarden-agent: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    log.info("event=starting node={} namespace={} runDir={} lockspaceDir={} renewInterval={} fenceTimeout={} "
+            + "pauseTimeout={} allowedExecutables={} allowedPathPrefixes={}", config.nodeName(), config.namespace(),
+        config.runDir(), config.lockspaceDir(), config.renewInterval(), config.fenceTimeout(), config.pauseTimeout(),
+        config.allowedExecutables(), config.allowedPathPrefixes());
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    AgentMetrics metrics = new AgentMetrics(config.nodeName());
+    NodeHeartbeat heartbeat = new NodeHeartbeat(client, config.namespace(), config.nodeName(), config.fenceTimeout(),
+        System::nanoTime);
+    NodeAgent agent = new NodeAgent(config, client,
+        new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes()), heartbeat, metrics);
+    HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry(),
+        agent::notHealthy);
+    agent.start();
+    log.info("event=started node={} metricsPort={}", config.nodeName(), endpoints.port());
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("event=stopping node={} note=supervisors keep running", config.nodeName());
+      agent.close();
+      endpoints.close();
+      client.close();
+      stopped.countDown();
+    }, "shutdown"));
+    stopped.await();
+  }
+}

@@ -1,0 +1,95 @@
+package io.lockwarden.agent.config;
+
+import io.lockwarden.api.Durations;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The node agent's settings: command-line flags ({@code --fence-timeout=6s}) win over environment variables
+ * ({@code LOCKWARDEN_FENCE_TIMEOUT=6s}), which win over the defaults. The node name also comes from {@code NODE_NAME}
+ * (the downward API). A bad value stops the agent at start with a message naming the setting.
+ *
+ * @param runAsUid uid (with {@code runAsGid}) the domains' processes run as; null: the agent's own
+ */
+public record AgentConfig(String nodeName, String namespace, Path runDir, Path lockspaceDir,
+    Set<String> allowedExecutables, List<Path> allowedPathPrefixes, Duration renewInterval, Duration fenceTimeout,
+    Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid) {
+
+  static final Set<String> KNOWN = Set.of("node-name", "namespace", "run-dir", "lockspace-dir", "allowed-executables",
+      "allowed-path-prefixes", "renew-interval", "fence-timeout", "pause-timeout", "metrics-port", "metrics-address",
+      "run-as-uid", "run-as-gid");
+
+  public static AgentConfig from(String[] args, Map<String, String> env) {
+    Map<String, String> flags = new HashMap<>();
+    for (String arg : args) {
+      if (!arg.startsWith("--") || !arg.contains("=")) {
+        throw new IllegalArgumentException("unknown argument '" + arg + "': use --name=value");
+      }
+      flags.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+    }
+    Map<String, String> unknown = new HashMap<>(flags);
+    unknown.keySet().removeAll(KNOWN);
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException("unknown flags " + unknown.keySet() + "; known: " + KNOWN);
+    }
+    Settings s = new Settings(flags, env);
+    String node = s.get("node-name", env.get("NODE_NAME"));
+    if (node == null || !node.matches("[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?")) {
+      throw new IllegalArgumentException("node-name: '" + node + "' is not a node name (set --node-name or NODE_NAME)");
+    }
+    Duration renew = Durations.parse("renew-interval", s.get("renew-interval", "2s"));
+    Duration fence = Durations.parse("fence-timeout", s.get("fence-timeout", "6s"));
+    if (renew.compareTo(fence) >= 0) {
+      throw new IllegalArgumentException("renew-interval (" + renew + ") must be shorter than fence-timeout (" + fence
+          + "): every renewal must land before the last one's deadline");
+    }
+    String lockspace = s.get("lockspace-dir", null);
+    Integer uid = integer("run-as-uid", s.get("run-as-uid", null));
+    Integer gid = integer("run-as-gid", s.get("run-as-gid", null));
+    if ((uid == null) != (gid == null)) {
+      throw new IllegalArgumentException("run-as-uid and run-as-gid go together");
+    }
+    return new AgentConfig(node, s.get("namespace", "lockwarden-system"),
+        Path.of(s.get("run-dir", "/var/run/lockwarden")).toAbsolutePath(),
+        lockspace == null || lockspace.isBlank() ? null : Path.of(lockspace).toAbsolutePath(),
+        Set.copyOf(list(s.get("allowed-executables", ""))),
+        list(s.get("allowed-path-prefixes", "")).stream().map(Path::of).toList(),
+        renew, fence, Durations.parse("pause-timeout", s.get("pause-timeout", "30s")),
+        port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid);
+  }
+
+  private static List<String> list(String value) {
+    return Arrays.stream(value.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
+  }
+
+  private static Integer integer(String name, String value) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(value);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": '" + value + "' is not a number");
+    }
+  }
+
+  private static int port(String value) {
+    Integer port = integer("metrics-port", value);
+    if (port == null || port < 0 || port > 65535) {
+      throw new IllegalArgumentException("metrics-port: '" + value + "' is not a port number (0 picks a free one)");
+    }
+    return port;
+  }
+
+  private record Settings(Map<String, String> flags, Map<String, String> env) {
+    String get(String flag, String fallback) {
+      String envName = "LOCKWARDEN_" + flag.toUpperCase().replace('-', '_');
+      return flags.getOrDefault(flag, env.getOrDefault(envName, fallback));
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package io.lockwarden.agent.domain;
+
+import io.lockwarden.agent.supervisor.Supervision;
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.ExitStatus;
+import java.nio.file.Path;
+
+/**
+ * What the agent remembers about one domain on its node between passes. Only conveniences live here (back-off, the
+ * last exit, a busy lock): after an agent restart they start afresh, which delays nothing that matters for safety.
+ */
+final class DomainRecord {
+  final String uid;
+  final Path runDir;
+  String namespace;
+  String name;
+  Supervision supervision;
+  /** The domain's process group leader, kept after the supervisor is gone until the group is empty. */
+  Long domainPid;
+  ExitStatus lastExit;
+  /** Process phase after the last exit: Stopped or Failed; null before any exit. */
+  DomainPhase exitPhase;
+  String runningReason = "NotStarted";
+  String runningMessage = "not started yet";
+  /** Generation whose run finished for good (Running=False, Completed). */
+  Long completedGeneration;
+  int failures;
+  long notBefore;
+  long startedAt;
+  boolean stopSent;
+  boolean killSent;
+  String lastSupervisorPhase;
+  /** Set while a foreign holder blocks the start: the lock file and its holder. */
+  String busyPath;
+  Long busyPid;
+  String busyMode;
+  /** ExecutableNotAllowed or PathNotAllowed, with its message, while the node's policy refuses the domain. */
+  String refusal;
+  String refusalMessage;
+
+  DomainRecord(String uid, Path runDir) {
+    this.uid = uid;
+    this.runDir = runDir;
+  }
+
+  String key() {
+    return namespace + "/" + name;
+  }
+}

@@ -1,0 +1,746 @@
+package io.lockwarden.agent.domain;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.lockwarden.agent.config.AgentConfig;
+import io.lockwarden.agent.heartbeat.NodeHeartbeat;
+import io.lockwarden.agent.lockspace.LockMode;
+import io.lockwarden.agent.lockspace.LockTarget;
+import io.lockwarden.agent.lockspace.OfdLocks;
+import io.lockwarden.agent.observe.AgentMetrics;
+import io.lockwarden.agent.policy.NodePolicy;
+import io.lockwarden.agent.report.StatusReporter;
+import io.lockwarden.agent.supervisor.Deadline;
+import io.lockwarden.agent.supervisor.Supervision;
+import io.lockwarden.agent.supervisor.SupervisorArgs;
+import io.lockwarden.agent.supervisor.SupervisorState;
+import io.lockwarden.api.DomainIntent;
+import io.lockwarden.api.v1alpha1.AccessMode;
+import io.lockwarden.api.v1alpha1.Conditions;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainConditions;
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.ExitStatus;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.LeaseLossAction;
+import io.lockwarden.api.v1alpha1.ReleasedGrant;
+import io.lockwarden.api.v1alpha1.RestartPolicy;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.api.v1alpha1.SupervisedDomainSpec;
+import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
+import io.lockwarden.api.v1alpha1.SupervisorInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent: runs one supervisor per domain the operator placed on this node and granted every lease to, and is
+ * the only thing that may extend their right to the disks.
+ *
+ * <p>Two threads, one lock. The <b>heartbeat</b> thread renews the node Lease and then, for each supervisor whose grants
+ * are confirmed, writes the new deadline into its run directory. The <b>pass</b> thread (every 200 ms and on every
+ * informer event) compares each domain with its supervisor: start, stop, kill, hot-plug, restart with back-off, and
+ * the agent's part of the status. Neither holds the lock across a network call, so a slow API server never delays a
+ * deadline by more than the call that is slow.
+ *
+ * <p>A fence mark on the node Lease (the operator declared the node dead) kills every supervisor, and every grant the
+ * node held at that moment is never used again: it is reported released. See docs/safety.md (TIME-2, AGENT-*).
+ */
+public final class NodeAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeAgent.class);
+  private static final String HOLDER_UID = "holderUid";
+  private static final long PASS_MILLIS = 200;
+  private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+  /** A process that ran this long before exiting starts its back-off afresh. */
+  private static final Duration STABLE_RUN = Duration.ofMinutes(1);
+  /** A start needs at least this much proven time left, so a supervisor never starts into an expiring deadline. */
+  private static final Duration START_MARGIN = Duration.ofSeconds(1);
+
+  private final AgentConfig config;
+  private final KubernetesClient client;
+  private final NodePolicy policy;
+  private final NodeHeartbeat heartbeat;
+  private final AgentMetrics metrics;
+  private final StatusReporter reporter;
+  private final Path domainsDir;
+  private final String node;
+  private final Map<String, DomainRecord> records = new HashMap<>(); // guarded by this
+  private final Set<String> fencedGrants = new HashSet<>(); // guarded by this
+  private String fenceHandled; // guarded by this
+  private final ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "pass"));
+  private final ScheduledExecutorService heartbeats =
+      Executors.newSingleThreadScheduledExecutor(r -> thread(r, "heartbeat"));
+  private final AtomicBoolean passQueued = new AtomicBoolean();
+  /** Set once both informers have synced: before that, an empty cache would look like every domain deleted. */
+  private volatile boolean synced;
+  private SharedIndexInformer<SupervisedDomain> domains;
+  private SharedIndexInformer<DiskLease> leases;
+
+  public NodeAgent(AgentConfig config, KubernetesClient client, NodePolicy policy, NodeHeartbeat heartbeat,
+      AgentMetrics metrics) {
+    this.config = config;
+    this.client = client;
+    this.policy = policy;
+    this.heartbeat = heartbeat;
+    this.metrics = metrics;
+    this.node = config.nodeName();
+    this.reporter = new StatusReporter(client, node);
+    this.domainsDir = config.runDir().resolve("domains");
+  }
+
+  /** Adopts what runs, starts watching, then renews and supervises. */
+  public void start() throws IOException, InterruptedException, ExecutionException, TimeoutException {
+    privateDirectory(config.runDir());
+    privateDirectory(domainsDir);
+    adoptRunning();
+    ResourceEventHandler<Object> wake = new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Object obj) {
+        wake();
+      }
+
+      @Override
+      public void onUpdate(Object oldObj, Object newObj) {
+        wake();
+      }
+
+      @Override
+      public void onDelete(Object obj, boolean deletedFinalStateUnknown) {
+        wake();
+      }
+    };
+    leases = client.resources(DiskLease.class).runnableInformer(0);
+    leases.addIndexers(Map.of(HOLDER_UID, l -> l.getStatus() == null ? List.of()
+        : l.getStatus().holders.stream().map(h -> h.uid).distinct().toList()));
+    leases.addEventHandler(wake);
+    domains = client.resources(SupervisedDomain.class).inAnyNamespace().runnableInformer(0);
+    domains.addEventHandler(wake);
+    leases.start().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    domains.start().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    synced = true;
+    heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, config.renewInterval().toMillis(), TimeUnit.MILLISECONDS);
+    passes.scheduleWithFixedDelay(this::pass, 0, PASS_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  /** Null when the agent renews and watches, else why not: for /healthz. */
+  public String notHealthy() {
+    if (domains == null || !domains.isWatching() || !leases.isWatching()) {
+      return "not watching SupervisedDomains and DiskLeases";
+    }
+    return null;
+  }
+
+  private void wake() {
+    if (passQueued.compareAndSet(false, true)) {
+      passes.execute(this::pass);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Heartbeat: renew, handle a fence, extend confirmed deadlines.
+
+  private void heartbeat() {
+    try {
+      long sent = System.nanoTime();
+      if (!heartbeat.renewOnce()) {
+        metrics.renewalFailed();
+        return;
+      }
+      metrics.renewed(Duration.ofNanos(System.nanoTime() - sent));
+      String fence = heartbeat.fencedSince();
+      Collection<DiskLease> fresh = null;
+      if (fence != null || anyDeadlinePassed()) {
+        // A paused domain resumes, and a fence is handled, only on what the API server says now, not on the cache.
+        fresh = client.resources(DiskLease.class).list().getItems();
+      }
+      synchronized (this) {
+        if (fence != null) {
+          handleFence(fence, fresh);
+        }
+        extendDeadlines(heartbeat.validUntil(), fresh);
+      }
+    } catch (RuntimeException e) {
+      log.warn("event=heartbeat-failed node={} error=\"{}\" note=no deadline extended", node, e.getMessage());
+    }
+  }
+
+  private synchronized boolean anyDeadlinePassed() {
+    long now = System.nanoTime();
+    return records.values().stream().anyMatch(r -> r.supervision != null && Deadline.read(r.runDir) < now);
+  }
+
+  /**
+   * The operator declared this node dead and revoked, or is revoking, every grant it held. Those grants are never used
+   * again, whatever the cache says: every supervisor is killed, and the grants are reported released. The mark is
+   * cleared once none of them is left on a DiskLease.
+   */
+  private void handleFence(String fence, Collection<DiskLease> fresh) {
+    Set<String> stillHeld = new HashSet<>();
+    for (DiskLease lease : fresh) {
+      if (lease.getStatus() != null) {
+        lease.getStatus().holders.stream().filter(h -> node.equals(h.node))
+            .forEach(h -> stillHeld.add(lease.getMetadata().getName() + "," + h.epoch));
+      }
+    }
+    if (!fence.equals(fenceHandled)) {
+      fencedGrants.addAll(stillHeld);
+      for (DomainRecord record : records.values()) {
+        if (record.supervision != null && record.supervision.alive()) {
+          record.supervision.kill();
+          record.killSent = true;
+          metrics.fenceAction("kill");
+          log.warn("event=fenced-kill domain={} node={} fencedAt={} grants={}", record.key(), node, fence,
+              record.supervision.wantedLocks().stream().map(l -> l.lease() + "@" + l.epoch()).toList());
+        }
+      }
+      fenceHandled = fence;
+    } else {
+      fencedGrants.retainAll(stillHeld);
+    }
+    if (fencedGrants.isEmpty()) {
+      heartbeat.clearFence(fence);
+    }
+  }
+
+  /** For each supervisor whose every lock is still a grant to its domain on this node, at the same epoch and mode. */
+  private void extendDeadlines(long validUntil, Collection<DiskLease> fresh) {
+    Map<String, DiskLease> byName = new HashMap<>();
+    if (fresh != null) {
+      fresh.forEach(l -> byName.put(l.getMetadata().getName(), l));
+    }
+    for (DomainRecord record : records.values()) {
+      Supervision supervision = record.supervision;
+      if (supervision == null || !supervision.alive()) {
+        continue;
+      }
+      List<SupervisorArgs.Lock> locks = new ArrayList<>(supervision.wantedLocks());
+      supervision.state().filter(s -> s.locks != null)
+          .ifPresent(s -> s.locks.forEach(line -> locks.add(SupervisorArgs.Lock.parse(line))));
+      SupervisorArgs.Lock unconfirmed = locks.stream().filter(lock -> !confirmed(record.uid, lock,
+          fresh != null ? byName.get(lock.lease()) : leases.getStore().getByKey(lock.lease()))).findFirst().orElse(null);
+      if (unconfirmed == null) {
+        try {
+          Deadline.write(record.runDir, validUntil);
+        } catch (IOException e) {
+          log.error("event=deadline-write-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+        }
+      } else {
+        log.warn("event=grant-not-confirmed domain={} lease={} epoch={} node={} note=deadline not extended",
+            record.key(), unconfirmed.lease(), unconfirmed.epoch(), node);
+      }
+    }
+  }
+
+  private boolean confirmed(String uid, SupervisorArgs.Lock lock, DiskLease lease) {
+    if (lease == null || lease.getStatus() == null || fencedGrants.contains(lock.lease() + "," + lock.epoch())) {
+      return false;
+    }
+    for (LeaseHolder holder : lease.getStatus().holders) {
+      if (uid.equals(holder.uid) && node.equals(holder.node) && holder.epoch != null && holder.epoch == lock.epoch()
+          && (holder.mode == AccessMode.Exclusive) == (lock.mode() == LockMode.WRITE)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Pass: bring each domain's supervisor in line with its spec and grants, then report.
+
+  private void pass() {
+    passQueued.set(false);
+    if (!synced) {
+      return;
+    }
+    List<Runnable> reports = new ArrayList<>();
+    try {
+      synchronized (this) {
+        Set<String> seen = new HashSet<>();
+        for (SupervisedDomain domain : domains.getStore().list()) {
+          String uid = domain.getMetadata().getUid();
+          List<DiskLease> held = leases.getIndexer().byIndex(HOLDER_UID, uid);
+          boolean placedHere = node.equals(DomainIntent.node(domain));
+          DomainRecord record = records.get(uid);
+          if (!placedHere && record == null && held.isEmpty()) {
+            continue;
+          }
+          if (record == null) {
+            record = new DomainRecord(uid, domainsDir.resolve(uid));
+            records.put(uid, record);
+          }
+          record.namespace = domain.getMetadata().getNamespace();
+          record.name = domain.getMetadata().getName();
+          seen.add(uid);
+          DomainGrants grants = DomainGrants.of(domain, node, held, fencedGrants);
+          step(domain, record, grants);
+          if (placedHere) {
+            SupervisedDomainStatus status = agentStatus(domain, record, grants);
+            DomainRecord r = record;
+            reports.add(() -> reporter.report(r.namespace, r.name, r.uid, status));
+          }
+        }
+        forgetDeleted(seen);
+        metrics.supervisorsRunning((int) records.values().stream().filter(r -> r.supervision != null).count());
+      }
+    } catch (RuntimeException e) {
+      log.error("event=pass-failed node={} error=\"{}\"", node, e.toString());
+    }
+    reports.forEach(Runnable::run);
+  }
+
+  private void step(SupervisedDomain domain, DomainRecord record, DomainGrants grants) {
+    if (record.supervision != null && !record.supervision.alive()) {
+      supervisorEnded(domain, record);
+    }
+    Supervision supervision = record.supervision;
+    if (supervision != null) {
+      observe(record, supervision.state().orElse(null));
+      if (domain.getMetadata().getDeletionTimestamp() != null || revoked(record, supervision, grants)) {
+        if (!record.killSent) {
+          log.warn("event=supervisor-killed domain={} node={} reason={}", record.key(), node,
+              domain.getMetadata().getDeletionTimestamp() != null ? "deleted" : "grant-revoked");
+          supervision.kill(); // the seed's Free: with prejudice
+          record.killSent = true;
+        }
+      } else if (!DomainIntent.wantsLeases(domain) || !node.equals(DomainIntent.node(domain))) {
+        if (!record.stopSent) {
+          log.info("event=supervisor-stopping domain={} node={} reason={}", record.key(), node,
+              node.equals(DomainIntent.node(domain)) ? "not-wanted" : "placed-elsewhere");
+          supervision.stop(); // the seed's Shutdown: SIGTERM, SIGKILL after stopGracePeriodSeconds
+          record.stopSent = true;
+        }
+      } else {
+        hotPlug(record, supervision, grants);
+      }
+      return;
+    }
+    if (Supervision.groupAlive(record.domainPid)) {
+      Supervision.killGroup(record.domainPid); // what is left of a group whose supervisor died may hold a lock
+      return;
+    }
+    record.domainPid = null;
+    if (grants.complete() && !Objects.equals(record.completedGeneration, domain.getMetadata().getGeneration())) {
+      maybeStart(domain, record, grants);
+    }
+  }
+
+  /** A lock the supervisor holds or takes whose grant is gone (revoked or fenced) while the disk is still in use. */
+  private boolean revoked(DomainRecord record, Supervision supervision, DomainGrants grants) {
+    Set<String> granted = new HashSet<>();
+    grants.held().stream().filter(g -> !fencedGrants.contains(g.key())).forEach(g -> granted.add(g.key()));
+    return supervision.wantedLocks().stream().anyMatch(l -> !granted.contains(l.lease() + "," + l.epoch()));
+  }
+
+  /** The seed's AcquireResource and ReleaseResource: the supervisor's wanted locks follow the wanted grants. */
+  private void hotPlug(DomainRecord record, Supervision supervision, DomainGrants grants) {
+    List<SupervisorArgs.Lock> wanted = new ArrayList<>();
+    for (Grant grant : grants.wanted()) {
+      try {
+        wanted.add(lockFor(grant));
+      } catch (NodePolicy.Refused e) {
+        refuse(record, NodePolicy.PATH_NOT_ALLOWED, e.getMessage());
+      }
+    }
+    List<SupervisorArgs.Lock> current = supervision.wantedLocks();
+    if (!new HashSet<>(wanted).equals(new HashSet<>(current))) {
+      try {
+        supervision.wantLocks(wanted);
+        log.info("event=hot-plug domain={} node={} locks={}", record.key(), node,
+            wanted.stream().map(l -> l.lease() + "@" + l.epoch()).toList());
+      } catch (IOException e) {
+        log.error("event=hot-plug-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+      }
+    }
+  }
+
+  private void maybeStart(SupervisedDomain domain, DomainRecord record, DomainGrants grants) {
+    long now = System.nanoTime();
+    if (now < record.notBefore) {
+      return;
+    }
+    SupervisedDomainSpec spec = domain.getSpec();
+    String refusal = policy.refuseCommand(spec.command);
+    if (refusal != null) {
+      refuse(record, NodePolicy.EXECUTABLE_NOT_ALLOWED, refusal);
+      return;
+    }
+    List<SupervisorArgs.Lock> locks = new ArrayList<>();
+    try {
+      for (Grant grant : grants.wanted()) {
+        locks.add(lockFor(grant));
+      }
+    } catch (NodePolicy.Refused e) {
+      refuse(record, NodePolicy.PATH_NOT_ALLOWED, e.getMessage());
+      return;
+    }
+    record.refusal = null;
+    record.refusalMessage = null;
+    // Start only on a proven right with time left, and never between a fence and its handling.
+    long validUntil = heartbeat.validUntil();
+    if (heartbeat.fencedSince() != null || validUntil - now < START_MARGIN.toNanos()) {
+      return;
+    }
+    if (record.busyPath != null && stillBusy(record)) {
+      return;
+    }
+    try {
+      privateDirectory(record.runDir);
+      Deadline.write(record.runDir, validUntil);
+      SupervisorArgs args = new SupervisorArgs(record.key(), record.runDir, config.lockspaceDir(),
+          spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
+          Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
+          config.runAsUid(), config.runAsGid(), locks, spec.command);
+      record.supervision = Supervision.launch(args, environment(domain));
+      record.exitPhase = null;
+      record.startedAt = now;
+      record.stopSent = false;
+      record.killSent = false;
+      record.lastSupervisorPhase = null;
+      record.runningReason = "Starting";
+      record.runningMessage = "supervisor started; taking local locks";
+      log.info("event=supervisor-started domain={} node={} supervisorPid={} leases={}", record.key(), node,
+          record.supervision.pid(), locks.stream().map(l -> l.lease() + "@" + l.epoch()).toList());
+    } catch (IOException e) {
+      record.notBefore = now + Duration.ofSeconds(5).toNanos();
+      log.error("event=supervisor-start-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+    }
+  }
+
+  /** The seed's SetParameter: the domain's identity and parameters, then its own env; nothing of the agent's. */
+  private Map<String, String> environment(SupervisedDomain domain) {
+    SupervisedDomainSpec spec = domain.getSpec();
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    env.put("LOCKWARDEN_DOMAIN_NAME", domain.getMetadata().getName());
+    env.put("LOCKWARDEN_DOMAIN_NAMESPACE", domain.getMetadata().getNamespace());
+    env.put("LOCKWARDEN_DOMAIN_UID", domain.getMetadata().getUid());
+    env.put("LOCKWARDEN_NODE_NAME", node);
+    env.put("LOCKWARDEN_DOMAIN_UUID", spec.uuid);
+    if (spec.id != null) {
+      env.put("LOCKWARDEN_DOMAIN_ID", spec.id.toString());
+    }
+    if (spec.parameters != null) {
+      spec.parameters.forEach((k, v) -> env.put("LOCKWARDEN_PARAM_" + k, v));
+    }
+    if (spec.env != null) {
+      spec.env.forEach(e -> env.put(e.name, e.value == null ? "" : e.value));
+    }
+    return env;
+  }
+
+  private SupervisorArgs.Lock lockFor(Grant grant) throws NodePolicy.Refused {
+    Path canonical = policy.canonicalDisk(grant.path());
+    return new SupervisorArgs.Lock(grant.lockMode(), grant.epoch(), grant.leaseName(), canonical);
+  }
+
+  private void refuse(DomainRecord record, String reason, String message) {
+    if (!reason.equals(record.refusal) || !message.equals(record.refusalMessage)) {
+      log.warn("event=domain-refused domain={} node={} reason={} message=\"{}\"", record.key(), node, reason, message);
+    }
+    record.refusal = reason;
+    record.refusalMessage = message;
+  }
+
+  /** Whether the foreign holder that made the last start fail still holds the byte. */
+  private boolean stillBusy(DomainRecord record) {
+    try {
+      return OfdLocks.isBusy(Path.of(record.busyPath), LockMode.valueOf(record.busyMode));
+    } catch (IOException | RuntimeException e) {
+      return false; // the supervisor will find out, and say so
+    }
+  }
+
+  /** Counts fence actions as the supervisor reports them. */
+  private void observe(DomainRecord record, SupervisorState state) {
+    String phase = state == null ? null : state.phase;
+    if (Objects.equals(phase, record.lastSupervisorPhase)) {
+      return;
+    }
+    if ("Paused".equals(phase)) {
+      metrics.fenceAction("pause");
+      log.warn("event=domain-paused domain={} node={} note=right to the disks not proven in time", record.key(), node);
+    } else if ("Paused".equals(record.lastSupervisorPhase) && "Running".equals(phase)) {
+      metrics.fenceAction("resume");
+      log.info("event=domain-resumed domain={} node={}", record.key(), node);
+    }
+    if ("Running".equals(phase)) {
+      record.busyPath = null;
+      record.busyPid = null;
+    }
+    record.lastSupervisorPhase = phase;
+  }
+
+  /** The supervisor is gone: record how the domain ended and decide whether and when it starts again. */
+  private void supervisorEnded(SupervisedDomain domain, DomainRecord record) {
+    SupervisorState state = record.supervision.state().orElse(null);
+    SupervisorArgs args = record.supervision.args();
+    record.supervision = null;
+    record.domainPid = state == null ? null : state.pid;
+    Supervision.killGroup(record.domainPid);
+    long now = System.nanoTime();
+    if (state != null && "LocalLockBusy".equals(state.phase)) {
+      if (!Objects.equals(state.busyPath, record.busyPath)) {
+        metrics.localLockConflict();
+      }
+      record.busyPath = state.busyPath;
+      record.busyPid = state.busyHolderPid;
+      record.busyMode = args.locks().stream()
+          .filter(l -> LockTarget.nameOf(l.path(), args.lockspaceDir()).toString().equals(state.busyPath))
+          .map(l -> l.mode().name()).findFirst().orElse(LockMode.WRITE.name());
+      record.runningReason = "LocalLockBusy";
+      record.runningMessage = state.message + "; starting as soon as it is free";
+      log.warn("event=local-lock-busy domain={} node={} path={} holderPid={}", record.key(), node, state.busyPath,
+          state.busyHolderPid);
+      return;
+    }
+    if (state == null || state.pid == null) {
+      // The domain's process never started (no proven right at start, or the supervisor died first): try again soon.
+      record.notBefore = now + Duration.ofSeconds(1).toNanos();
+      record.runningReason = "NotStarted";
+      record.runningMessage = state != null && state.message != null ? state.message : "the supervisor ended early";
+      return;
+    }
+    ExitStatus exit = new ExitStatus();
+    boolean reported = "Exited".equals(state.phase);
+    exit.code = reported ? state.exitCode : null;
+    exit.signal = reported ? state.exitSignal : Integer.valueOf(9);
+    exit.at = Instant.now().toString();
+    record.lastExit = exit;
+    String how = exit.code != null ? "exited with code " + exit.code
+        : "was killed by signal " + exit.signal + (reported ? "" : " (its supervisor died)");
+    boolean success = exit.code != null && exit.code == 0;
+    boolean asked = record.stopSent || record.killSent || !DomainIntent.wantsLeases(domain);
+    if (!asked && exit.signal != null && exit.signal == 9 && "Paused".equals(record.lastSupervisorPhase)) {
+      metrics.fenceAction("kill"); // pauseTimeout ran out
+    }
+    RestartPolicy policy = domain.getSpec().restartPolicy == null ? RestartPolicy.Always : domain.getSpec().restartPolicy;
+    boolean restart = !asked && (policy == RestartPolicy.Always || (policy == RestartPolicy.OnFailure && !success));
+    record.exitPhase = success || asked ? DomainPhase.Stopped : DomainPhase.Failed;
+    if (asked) {
+      record.runningReason = "Stopped";
+      record.runningMessage = "the process " + how + " after it was asked to stop";
+    } else if (restart) {
+      Duration ran = Duration.ofNanos(now - record.startedAt);
+      record.failures = ran.compareTo(STABLE_RUN) > 0 ? 1 : record.failures + 1;
+      Duration backoff = Duration.ofSeconds(1L << Math.min(record.failures - 1, 16));
+      backoff = backoff.compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff;
+      record.notBefore = now + backoff.toNanos();
+      record.runningReason = "BackOff";
+      record.runningMessage = "the process " + how + "; restartPolicy " + policy + " starts it again in "
+          + backoff.toSeconds() + " s";
+    } else {
+      record.completedGeneration = domain.getMetadata().getGeneration();
+      record.runningReason = DomainConditions.REASON_COMPLETED;
+      record.runningMessage = "the process " + how + "; restartPolicy " + policy + " does not start it again";
+    }
+    log.info("event=domain-exited domain={} node={} code={} signal={} restart={} reason={}", record.key(), node,
+        exit.code, exit.signal, restart, record.runningReason);
+  }
+
+  /** Domains gone from the API server: kill what still runs, then forget them and their run directories. */
+  private void forgetDeleted(Set<String> seen) {
+    for (var it = records.values().iterator(); it.hasNext(); ) {
+      DomainRecord record = it.next();
+      if (seen.contains(record.uid)) {
+        continue;
+      }
+      if (record.supervision != null && record.supervision.alive()) {
+        if (!record.killSent) {
+          log.warn("event=supervisor-killed domain={} node={} reason=domain-gone", record.key(), node);
+          record.supervision.kill();
+          record.killSent = true;
+        }
+        continue;
+      }
+      Long domainPid = record.supervision != null ? record.supervision.state().map(s -> s.pid).orElse(null)
+          : record.domainPid;
+      if (Supervision.groupAlive(domainPid)) {
+        Supervision.killGroup(domainPid);
+        continue;
+      }
+      deleteRecursively(record.runDir);
+      reporter.forget(record.uid);
+      it.remove();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Status: the agent's part.
+
+  private SupervisedDomainStatus agentStatus(SupervisedDomain domain, DomainRecord record, DomainGrants grants) {
+    SupervisedDomainStatus status = new SupervisedDomainStatus();
+    Supervision supervision = record.supervision;
+    SupervisorState state = supervision == null ? null : supervision.state().orElse(null);
+    String supervisorPhase = state == null ? null : state.phase;
+    if (supervision != null) {
+      status.supervisorPid = supervision.pid();
+      status.pid = state == null ? null : state.pid;
+      status.supervisor = new SupervisorInfo();
+      status.supervisor.path = Supervision.path();
+      status.supervisor.context = Supervision.context();
+      status.supervisor.args = supervision.args().toArgs();
+      status.phase = switch (supervisorPhase == null ? "" : supervisorPhase) {
+        case "Running" -> DomainPhase.Running;
+        case "Paused" -> DomainPhase.Paused;
+        case "Stopping" -> DomainPhase.Stopping;
+        default -> DomainPhase.Starting;
+      };
+    } else if (record.exitPhase != null && (!grants.complete() || "BackOff".equals(record.runningReason)
+        || Objects.equals(record.completedGeneration, domain.getMetadata().getGeneration()))) {
+      // Not while it is about to start again: then the operator says Starting, and two writers would take turns.
+      status.phase = record.exitPhase;
+    }
+    status.lastExit = record.lastExit;
+    if (state != null && state.locks != null && !state.locks.isEmpty()) {
+      status.locks = state.locks.stream().map(SupervisorArgs.Lock::parse)
+          .map(l -> new ReleasedGrant(l.lease(), null, l.epoch())).toList();
+    }
+    List<ReleasedGrant> released = released(record, state, grants);
+    status.released = released.isEmpty() ? null : released;
+
+    List<Condition> previous = domain.getStatus() == null ? null : domain.getStatus().conditions;
+    Long generation = domain.getMetadata().getGeneration();
+    Instant now = Instant.now();
+    List<Condition> conditions = new ArrayList<>();
+    boolean running = "Running".equals(supervisorPhase);
+    String reason = running ? "Running" : supervision != null && supervisorPhase != null
+        && !"Starting".equals(supervisorPhase) ? supervisorPhase : record.runningReason;
+    String message = running ? "pid " + state.pid + " runs with every local lock held"
+        : supervision != null && state != null && state.message != null ? state.message : record.runningMessage;
+    if (supervision == null && !grants.complete() && !DomainConditions.REASON_COMPLETED.equals(reason)
+        && !"Stopped".equals(reason)) {
+      reason = "NotStarted";
+      message = "waiting for every lease to be granted on " + node;
+    }
+    conditions.add(Conditions.next(previous, DomainConditions.RUNNING, running, reason, message, generation, now));
+    String busyPath = state != null && state.busyPath != null ? state.busyPath : record.busyPath;
+    Long busyPid = state != null && state.busyPath != null ? state.busyHolderPid : record.busyPid;
+    conditions.add(Conditions.next(previous, DomainConditions.LOCAL_LOCK_BUSY, busyPath != null,
+        busyPath != null ? "ForeignHolder" : "NoForeignHolder",
+        busyPath != null ? "byte 0 of " + busyPath + " is locked outside lockwarden"
+            + (busyPid != null ? " by pid " + busyPid : "") + "; the domain starts as soon as it is free"
+            : "no foreign holder of the domain's local locks", generation, now));
+    if (record.refusal != null) {
+      conditions.add(Conditions.next(previous, record.refusal, true, record.refusal, record.refusalMessage,
+          generation, now));
+    }
+    conditions.sort(Comparator.comparing(Condition::getType));
+    status.conditions = conditions;
+    return status;
+  }
+
+  /**
+   * Grants on this node the domain no longer wants and no process can use: not in the supervisor's wanted locks, not
+   * in what it reports holding, and no process of the domain's group left (a child could hold an inherited lock).
+   */
+  private List<ReleasedGrant> released(DomainRecord record, SupervisorState state, DomainGrants grants) {
+    Set<String> maybeLocked = new HashSet<>();
+    if (record.supervision != null) {
+      List<SupervisorArgs.Lock> locks = new ArrayList<>(record.supervision.wantedLocks());
+      if (state == null || state.locks == null || "Starting".equals(state.phase)) {
+        locks.addAll(record.supervision.args().locks()); // still taking the locks it started with
+      } else {
+        state.locks.forEach(line -> locks.add(SupervisorArgs.Lock.parse(line)));
+      }
+      locks.forEach(l -> maybeLocked.add(l.lease() + "," + l.epoch()));
+    } else if (Supervision.groupAlive(record.domainPid)) {
+      return List.of();
+    }
+    return grants.held().stream().filter(g -> !grants.wanted().contains(g) && !maybeLocked.contains(g.key()))
+        .map(Grant::released).toList();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Start-up and shutdown.
+
+  /** The seed's NEW_ATTACH: supervisors that outlived an earlier agent, each checked by pid and start time. */
+  private void adoptRunning() throws IOException {
+    try (Stream<Path> dirs = Files.list(domainsDir)) {
+      for (Path dir : dirs.toList()) {
+        DomainRecord record = new DomainRecord(dir.getFileName().toString(), dir);
+        Supervision.adopt(dir).ifPresentOrElse(s -> {
+          record.supervision = s;
+          String[] key = s.args().domain().split("/", 2);
+          record.namespace = key[0];
+          record.name = key[1];
+          record.startedAt = System.nanoTime();
+          log.info("event=supervisor-adopted domain={} node={} supervisorPid={}", record.key(), node, s.pid());
+        }, () -> {
+          try {
+            SupervisorState state = SupervisorState.read(dir);
+            record.domainPid = state.pid; // a recycled pid would not lead this group: see Supervision.groupAlive
+          } catch (IOException e) {
+            // nothing ran here
+          }
+        });
+        records.put(record.uid, record);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    // Supervisors are left running on purpose: an agent restart or upgrade must not touch the domains.
+    heartbeats.shutdownNow();
+    passes.shutdownNow();
+    try {
+      heartbeats.awaitTermination(5, TimeUnit.SECONDS);
+      passes.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (domains != null) {
+      domains.close();
+    }
+    if (leases != null) {
+      leases.close();
+    }
+  }
+
+  private static void privateDirectory(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      log.warn("event=run-dir-cleanup-failed dir={} error=\"{}\"", dir, e.getMessage());
+    }
+  }
+
+  private static Thread thread(Runnable r, String name) {
+    Thread thread = new Thread(r, name);
+    thread.setDaemon(true);
+    return thread;
+  }
+}

@@ -1,0 +1,59 @@
+package io.lockwarden.agent.observe;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The agent's metrics (docs/metrics.md), registered up front so every series exists from the first scrape. */
+public final class AgentMetrics {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final AtomicInteger supervisorsRunning = new AtomicInteger();
+  private final Counter localLockConflicts;
+  private final Timer renewals;
+  private final Counter renewalFailures;
+
+  public AgentMetrics(String node) {
+    registry.config().commonTags("node", node);
+    Gauge.builder("lockwarden.supervisors.running", supervisorsRunning, AtomicInteger::get)
+        .description("Supervisor processes alive on this node").register(registry);
+    for (String action : new String[] {"pause", "kill", "resume"}) {
+      registry.counter("lockwarden.fence.actions", "action", action);
+    }
+    localLockConflicts = Counter.builder("lockwarden.local.lock.conflicts")
+        .description("Starts held back because someone outside lockwarden holds byte 0 of a disk").register(registry);
+    renewals = Timer.builder("lockwarden.heartbeat.renew").description("Round trip of successful node Lease renewals")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+    renewalFailures = Counter.builder("lockwarden.heartbeat.failures").description("Node Lease renewals that failed")
+        .register(registry);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public void supervisorsRunning(int count) {
+    supervisorsRunning.set(count);
+  }
+
+  /** pause, kill or resume: what a supervisor did to its domain because of the lease. */
+  public void fenceAction(String action) {
+    registry.counter("lockwarden.fence.actions", "action", action).increment();
+  }
+
+  public void localLockConflict() {
+    localLockConflicts.increment();
+  }
+
+  public void renewed(Duration took) {
+    renewals.record(took);
+  }
+
+  public void renewalFailed() {
+    renewalFailures.increment();
+  }
+}

@@ -1,0 +1,167 @@
+package io.lockwarden.agent.supervisor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import jnr.constants.platform.Signal;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+
+/**
+ * The agent's handle on one supervisor process: started by this agent, or adopted from the run directory after the
+ * agent's own restart (the seed's NEW_ATTACH). A supervisor is known by its pid <em>and</em> its start time, so a pid
+ * the kernel has given to another process since is never mistaken for it.
+ */
+public final class Supervision {
+  /**
+   * The supervisor's JVM: small and interpreted. One runs per domain and mostly sleeps; -Xint keeps the JIT's code
+   * cache and compiler threads out of its memory (docs/benchmarks.md has the measurement).
+   */
+  static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx8m", "-Xss256k", "-Xint",
+      "-XX:ReservedCodeCacheSize=4m", "-XX:MaxMetaspaceSize=32m", "-XX:-UsePerfData", "-Djnr.ffi.asm.enabled=false");
+  private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
+
+  private final Path runDir;
+  private final long pid;
+  private final String startTime;
+  private final SupervisorArgs args;
+
+  private Supervision(Path runDir, long pid, String startTime, SupervisorArgs args) {
+    this.runDir = runDir;
+    this.pid = pid;
+    this.startTime = startTime;
+    this.args = args;
+  }
+
+  /** The seed's GetSupervisorPath: the program the supervisor runs as (the JVM's launcher). */
+  public static String path() {
+    return ProcessHandle.current().info().command().orElse("java");
+  }
+
+  /** The seed's GetSupervisorContext: this process's SELinux label, which the supervisor inherits, or "". */
+  public static String context() {
+    try {
+      return Files.readString(Path.of("/proc/self/attr/current")).replace("\0", "").trim();
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Starts a supervisor in a session of its own (setsid), with its output in the run directory and nothing tied to the
+   * agent: the agent may die or be upgraded, the supervisor carries on.
+   */
+  public static Supervision launch(SupervisorArgs args, java.util.Map<String, String> environment) throws IOException {
+    Files.deleteIfExists(args.runDir().resolve(SupervisorState.FILE));
+    Files.deleteIfExists(args.runDir().resolve("locks"));
+    List<String> command = new ArrayList<>(List.of("setsid", path()));
+    command.addAll(JVM_FLAGS);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), SupervisorMain.class.getName()));
+    command.addAll(args.toArgs());
+    Path log = args.runDir().resolve("supervisor.log");
+    ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectErrorStream(true);
+    builder.environment().clear(); // the domain gets its own environment, nothing of the agent's (no credentials)
+    builder.environment().putAll(environment);
+    Process process = builder.start();
+    String startTime = ProcStat.startTime(process.pid());
+    return new Supervision(args.runDir(), process.pid(), startTime, args);
+  }
+
+  /** A supervisor from an earlier agent, if its state file names a live process with the same start time. */
+  public static Optional<Supervision> adopt(Path runDir) {
+    try {
+      SupervisorState state = SupervisorState.read(runDir);
+      if (state.supervisorStartTime == null || state.args == null
+          || !state.supervisorStartTime.equals(ProcStat.startTime(state.supervisorPid))) {
+        return Optional.empty();
+      }
+      return Optional.of(new Supervision(runDir, state.supervisorPid, state.supervisorStartTime,
+          SupervisorArgs.parse(state.args.toArray(String[]::new))));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  public long pid() {
+    return pid;
+  }
+
+  public Path runDir() {
+    return runDir;
+  }
+
+  public SupervisorArgs args() {
+    return args;
+  }
+
+  /** Alive and still the process we started: same pid, same start time. */
+  public boolean alive() {
+    return Objects.equals(startTime, ProcStat.startTime(pid)) && !"Z".equals(ProcStat.state(pid));
+  }
+
+  /** What the supervisor last wrote, or empty before it wrote anything. */
+  public Optional<SupervisorState> state() {
+    try {
+      return Optional.of(SupervisorState.read(runDir));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The seed's Shutdown: the supervisor stops the domain with SIGTERM, then SIGKILL after its stop grace. */
+  public void stop() {
+    signal(Signal.SIGTERM);
+  }
+
+  /** With prejudice: the domain dies with the supervisor (parent-death signal), its group is killed too. */
+  public void kill() {
+    signal(Signal.SIGKILL);
+    state().ifPresent(s -> killGroup(s.pid));
+  }
+
+  /** SIGKILL to what may remain of a domain's process group once its supervisor is gone: children that inherited locks. */
+  public static void killGroup(Long domainPid) {
+    if (domainPid != null && domainPid > 1) {
+      POSIX_CALLS.kill(-domainPid.intValue(), Signal.SIGKILL.intValue());
+    }
+  }
+
+  /** Whether anything of the domain's process group still runs (it may still hold an inherited lock). */
+  public static boolean groupAlive(Long domainPid) {
+    return domainPid != null && domainPid > 1 && POSIX_CALLS.kill(-domainPid.intValue(), 0) == 0;
+  }
+
+  private void signal(Signal signal) {
+    if (alive()) {
+      POSIX_CALLS.kill((int) pid, signal.intValue());
+    }
+  }
+
+  /** Writes the wanted lock set for hot-plug (see {@link SupervisorMain}). */
+  public void wantLocks(List<SupervisorArgs.Lock> locks) throws IOException {
+    Path tmp = runDir.resolve("locks.tmp");
+    StringBuilder text = new StringBuilder();
+    locks.forEach(l -> text.append(l.line()).append('\n'));
+    Files.writeString(tmp, text);
+    Files.move(tmp, runDir.resolve("locks"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** The wanted lock set: the hot-plug file if written, else the supervisor's arguments. */
+  public List<SupervisorArgs.Lock> wantedLocks() {
+    Path file = runDir.resolve("locks");
+    try {
+      if (Files.exists(file)) {
+        return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse).toList();
+      }
+    } catch (IOException | RuntimeException e) {
+      // fall back to the arguments
+    }
+    return args.locks();
+  }
+}

@@ -1,0 +1,44 @@
+package io.lockwarden.agent.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AgentConfigTest {
+  @Test
+  void defaultsFollowTheDocumentedTimingsAndTheNodeComesFromTheDownwardApi() {
+    AgentConfig config = AgentConfig.from(new String[0], Map.of("NODE_NAME", "node-a"));
+    assertThat(config.nodeName()).isEqualTo("node-a");
+    assertThat(config.renewInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(config.fenceTimeout()).isEqualTo(Duration.ofSeconds(6));
+    assertThat(config.pauseTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.runDir()).isEqualTo(Path.of("/var/run/lockwarden"));
+    assertThat(config.lockspaceDir()).isNull();
+    assertThat(config.allowedExecutables()).isEmpty();
+    assertThat(config.runAsUid()).isNull();
+  }
+
+  @Test
+  void flagsWinOverEnvironment() {
+    AgentConfig config = AgentConfig.from(new String[] {"--fence-timeout=8s", "--allowed-executables=/a,/b"},
+        Map.of("NODE_NAME", "n", "LOCKWARDEN_FENCE_TIMEOUT", "4s", "LOCKWARDEN_ALLOWED_PATH_PREFIXES", "/srv/disks"));
+    assertThat(config.fenceTimeout()).isEqualTo(Duration.ofSeconds(8));
+    assertThat(config.allowedExecutables()).containsExactlyInAnyOrder("/a", "/b");
+    assertThat(config.allowedPathPrefixes()).containsExactly(Path.of("/srv/disks"));
+  }
+
+  @Test
+  void badSettingsAreRefusedWithTheirName() {
+    assertThatThrownBy(() -> AgentConfig.from(new String[0], Map.of())).hasMessageContaining("NODE_NAME");
+    assertThatThrownBy(() -> AgentConfig.from(new String[] {"--renew-interval=6s"}, Map.of("NODE_NAME", "n")))
+        .hasMessageContaining("renew-interval").hasMessageContaining("fence-timeout");
+    assertThatThrownBy(() -> AgentConfig.from(new String[] {"--run-as-uid=1000"}, Map.of("NODE_NAME", "n")))
+        .hasMessageContaining("run-as-gid");
+    assertThatThrownBy(() -> AgentConfig.from(new String[] {"--colour=blue"}, Map.of("NODE_NAME", "n")))
+        .hasMessageContaining("unknown flags [colour]");
+  }
+}
