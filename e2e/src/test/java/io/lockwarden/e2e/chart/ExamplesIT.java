@@ -50,12 +50,34 @@ class ExamplesIT {
 
     assertAccepted(demo);
     assertThat(only(demo, "DiskLease")).extracting(l -> l.path("metadata").path("name").asText())
-        .containsExactlyInAnyOrder("image-debian-12", "image-alpine-3", "shared-data");
+        .containsExactlyInAnyOrder("image-debian-12", "image-alpine-3", "shared-data", "vm-alpha-root");
     assertThat(only(demo, "SupervisedDomain")).extracting(d -> d.path("metadata").path("name").asText())
         .containsExactlyInAnyOrder("vm-alpha", "vm-beta", "vm-gamma");
     assertThat(only(demo, "SupervisedDomain").stream()
         .flatMap(d -> d.path("spec").path("disks").findValuesAsText("mode").stream()).distinct())
         .containsExactlyInAnyOrder("Exclusive", "Shared", "ReadOnly");
+  }
+
+  @Test
+  void theConflictIsASecondExclusiveWriterForADiskVmAlphaHolds() throws java.io.IOException {
+    List<JsonNode> demo = kustomize("examples");
+    List<JsonNode> conflict = new java.util.ArrayList<>();
+    try (var files = java.nio.file.Files.list(Tools.repoRoot().resolve("examples/conflict"))) {
+      for (java.nio.file.Path file : files.sorted().toList()) {
+        conflict.addAll(Chart.parse(java.nio.file.Files.readString(file)));
+      }
+    }
+
+    assertAccepted(conflict);
+    JsonNode intruder = domain(conflict, "vm-intruder");
+    JsonNode wanted = intruder.path("spec").path("disks").get(0);
+    assertThat(wanted.path("mode").asText()).isEqualTo("Exclusive");
+    assertThat(domain(demo, "vm-alpha").path("spec").path("disks"))
+        .anySatisfy(disk -> {
+          assertThat(disk.path("leaseName").asText()).isEqualTo(wanted.path("leaseName").asText());
+          assertThat(disk.path("mode").asText()).isEqualTo("Exclusive");
+        });
+    assertThat(Chart.only(demo, "DiskLease", wanted.path("leaseName").asText())).isNotNull();
   }
 
   @Test
