@@ -143,10 +143,18 @@ class LeastPrivilegeIT {
     }
 
     @Test
-    void writesNoStatusOfADomainNotPlacedYet() {
-      SupervisedDomain unplaced = admin.resource(domain(apps, uniqueName("vm"), "node-a")).create();
+    void beforePlacementTheNodeIsTheOneTheSpecNames() {
+      SupervisedDomain forA = admin.resource(domain(apps, uniqueName("vm"), "node-a")).create();
+      SupervisedDomain forB = admin.resource(domain(apps, uniqueName("vm"), "node-b")).create();
+      SupervisedDomain candidates = domain(apps, uniqueName("vm"), "node-a");
+      candidates.getSpec().placement.nodeName = null;
+      candidates.getSpec().placement.nodes = List.of("node-a", "node-b");
+      SupervisedDomain undecided = admin.resource(candidates).create();
 
-      assertForbidden(() -> applyStatus(nodeA, unplaced, running(1), "lockwarden-agent"), "is not placed yet");
+      assertThat(applyStatus(nodeA, forA, running(1), "lockwarden-agent").getStatus().pid).isEqualTo(1L);
+      assertForbidden(() -> applyStatus(nodeA, forB, running(2), "lockwarden-agent"),
+          "/" + forB.getMetadata().getName() + " is on node node-b");
+      assertForbidden(() -> applyStatus(nodeA, undecided, running(3), "lockwarden-agent"), "is not placed yet");
     }
 
     @Test
@@ -282,7 +290,7 @@ class LeastPrivilegeIT {
               .withName("lockwarden-path-" + uniqueName("sha")).withNamespace(ns).build())
           .withNewSpec().withHolderIdentity("dl/uid").endSpec().build();
 
-      // The leader Lease is left to OperatorUnderChartRbacIT, whose real operator must win it.
+      // The leader Lease is left to ComponentsUnderChartRbacIT, whose real operator must win it.
       assertThatCode(() -> operator.resource(operator.resource(claim).create()).delete()).doesNotThrowAnyException();
       assertForbidden(() -> operator.resource(new LeaseBuilder(claim).editMetadata().withName("kube-scheduler")
               .endMetadata().build()).create(),
