@@ -2,6 +2,7 @@ package io.lockwarden.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -17,6 +18,7 @@ import io.lockwarden.operator.observe.SplitBrainAudit;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +57,7 @@ public final class OperatorMain {
       }
     });
 
+    AtomicBoolean stopping = new AtomicBoolean();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry)) // thousands of resources: no per-resource series
@@ -71,6 +74,17 @@ public final class OperatorMain {
             .withLeaseDuration(lease)
             .withRenewDeadline(lease.multipliedBy(2).dividedBy(3))
             .withRetryPeriod(lease.dividedBy(15).multipliedBy(2))
+            // JOSDK would call System.exit when leadership ends, also while we stop, from our shutdown hook, where
+            // it blocks for good. We exit ourselves, and only when leadership is lost while running: the restarted
+            // replica then waits as a standby.
+            .withExitOnStopLeading(false)
+            .withLeaderCallbacks(new LeaderCallbacks(() -> { }, () -> {
+              if (!stopping.get()) {
+                log.error("event=leadership-lost identity={} note=exiting; the restarted replica is a standby",
+                    config.identity());
+                new Thread(() -> System.exit(1), "exit").start();
+              }
+            }, leader -> { }))
             .build());
       }
     });
@@ -90,7 +104,8 @@ public final class OperatorMain {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("event=stopping");
-      operator.stop();
+      stopping.set(true);
+      stopWithin(operator, Duration.ofSeconds(10));
       endpoints.close();
       audit.close();
       liveness.close();
@@ -99,6 +114,24 @@ public final class OperatorMain {
       stopped.countDown();
     }, "shutdown"));
     stopped.await();
+  }
+
+  /**
+   * Stops JOSDK on a thread of its own, waiting at most {@code limit}: whatever JOSDK does while stopping, the
+   * shutdown hook returns and the JVM halts.
+   */
+  private static void stopWithin(Operator operator, Duration limit) {
+    Thread stopper = new Thread(operator::stop, "operator-stop");
+    stopper.setDaemon(true);
+    stopper.start();
+    try {
+      stopper.join(limit.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (stopper.isAlive()) {
+      log.info("event=stop-incomplete note=JOSDK did not return within {}; exiting anyway", limit);
+    }
   }
 
   /** Ready once node renewals are watched and every informer of a started operator is healthy. */

@@ -91,15 +91,18 @@ final class OperatorProcess implements AutoCloseable {
     }
   }
 
-  /**
-   * SIGKILL. Not SIGTERM: with leader election on, the operator's shutdown hook stops JOSDK, whose lost-leadership
-   * callback calls System.exit from inside that hook and blocks it for good (see PROPOSED-CHANGES.md); a graceful stop
-   * would only wait for the kill that follows it.
-   */
+  /** SIGTERM, as a pod's termination sends it: a leader-elected operator must stop cleanly and exit on its own. */
   @Override
   public void close() {
     try {
-      process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        throw new AssertionError("the operator did not exit within 30 s of SIGTERM; see its log");
+      }
+      if (read(log).contains("event=stop-incomplete")) {
+        throw new AssertionError("the leader-elected operator did not stop cleanly on SIGTERM; see " + log);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -21,7 +21,7 @@ public final class AgentMetrics {
     Gauge.builder("lockwarden.supervisors.running", supervisorsRunning, AtomicInteger::get)
         .description("Supervisor processes alive on this node").register(registry);
     for (String action : new String[] {"pause", "kill", "resume"}) {
-      registry.counter("lockwarden.fence.actions", "action", action);
+      fenceActions(action);
     }
     localLockConflicts = Counter.builder("lockwarden.local.lock.conflicts")
         .description("Starts held back because someone outside lockwarden holds byte 0 of a disk").register(registry);
@@ -42,7 +42,13 @@ public final class AgentMetrics {
 
   /** pause, kill or resume: what a supervisor did to its domain because of the lease. */
   public void fenceAction(String action) {
-    registry.counter("lockwarden.fence.actions", "action", action).increment();
+    fenceActions(action).increment();
+  }
+
+  private Counter fenceActions(String action) {
+    return Counter.builder("lockwarden.fence.actions")
+        .description("What supervisors did to their domains because of the lease, by action").tag("action", action)
+        .register(registry);
   }
 
   public void localLockConflict() {

@@ -51,6 +51,13 @@ public final class StatusReporter {
       lastSent.put(uid, json);
       return true;
     } catch (KubernetesClientException e) {
+      if (e.getCode() == 403) {
+        // The node restriction: the domain is not (or no longer) on this node. Not retried until the report changes.
+        lastSent.put(uid, json);
+        log.info("event=status-report-refused domain={}/{} node={} note=the domain is not on this node", namespace,
+            name, node);
+        return false;
+      }
       log.warn("event=status-report-failed domain={}/{} node={} code={} error=\"{}\"", namespace, name, node,
           e.getCode(), e.getMessage());
       return false;

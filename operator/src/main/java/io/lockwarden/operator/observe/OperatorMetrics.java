@@ -35,9 +35,9 @@ public final class OperatorMetrics {
     for (AccessMode mode : AccessMode.values()) {
       grants(mode);
     }
-    registry.counter("lockwarden.conflicts", "reason", "WriteConflict");
+    conflicts("WriteConflict");
     for (String controller : new String[] {"disklease", "superviseddomain"}) {
-      registry.counter("lockwarden.reconcile.errors", "controller", controller);
+      reconcileErrors(controller);
     }
   }
 
@@ -48,7 +48,7 @@ public final class OperatorMetrics {
 
   /** A request that could not be granted at once, or a decision that lost a write race. */
   public void conflict(String reason) {
-    registry.counter("lockwarden.conflicts", "reason", reason).increment();
+    conflicts(reason).increment();
   }
 
   public void nodeFenced() {
@@ -60,7 +60,7 @@ public final class OperatorMetrics {
   }
 
   public void reconcileError(String controller) {
-    registry.counter("lockwarden.reconcile.errors", "controller", controller).increment();
+    reconcileErrors(controller).increment();
   }
 
   /** One series per lease that has waiters, gone again once nobody waits. */
@@ -81,6 +81,18 @@ public final class OperatorMetrics {
   }
 
   private Counter grants(AccessMode mode) {
-    return registry.counter("lockwarden.grants", "mode", mode.name());
+    return Counter.builder("lockwarden.grants").description("Grants written, by mode").tag("mode", mode.name())
+        .register(registry);
+  }
+
+  private Counter conflicts(String reason) {
+    return Counter.builder("lockwarden.conflicts")
+        .description("Requests not granted at once, and decisions that lost a write race, by reason")
+        .tag("reason", reason).register(registry);
+  }
+
+  private Counter reconcileErrors(String controller) {
+    return Counter.builder("lockwarden.reconcile.errors").description("Reconciliations that ended in an error")
+        .tag("controller", controller).register(registry);
   }
 }
