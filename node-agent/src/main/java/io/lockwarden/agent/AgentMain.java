@@ -6,8 +6,8 @@ import io.lockwarden.agent.config.AgentConfig;
 import io.lockwarden.agent.domain.NodeAgent;
 import io.lockwarden.agent.heartbeat.NodeHeartbeat;
 import io.lockwarden.agent.observe.AgentMetrics;
-import io.lockwarden.agent.observe.HttpEndpoints;
 import io.lockwarden.agent.policy.NodePolicy;
+import io.lockwarden.observe.HttpEndpoints;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +37,7 @@ public final class AgentMain {
         System::nanoTime);
     NodeAgent agent = new NodeAgent(config, client,
         new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes()), heartbeat, metrics);
-    HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry(),
+    HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry()::scrape,
         agent::notHealthy);
     agent.start();
     log.info("event=started node={} metricsPort={}", config.nodeName(), endpoints.port());

@@ -6,20 +6,20 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.lockwarden.observe.HttpEndpoints;
 import io.lockwarden.operator.config.OperatorConfig;
 import io.lockwarden.operator.domain.DomainReconciler;
 import io.lockwarden.operator.fence.NodeLiveness;
 import io.lockwarden.operator.lease.LeaseReconciler;
 import io.lockwarden.operator.lease.PathClaims;
 import io.lockwarden.operator.observe.EventRecorder;
-import io.lockwarden.operator.observe.HttpEndpoints;
 import io.lockwarden.operator.observe.OperatorMetrics;
 import io.lockwarden.operator.observe.SplitBrainAudit;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,7 +97,7 @@ public final class OperatorMain {
     liveness.start();
     audit.start();
     HttpEndpoints endpoints = new HttpEndpoints(System.getenv().getOrDefault("LOCKWARDEN_METRICS_ADDRESS", "0.0.0.0"),
-        config.metricsPort(), registry, () -> notReady(operator, liveness));
+        config.metricsPort(), registry::scrape, () -> notReady(operator, liveness));
     operator.start();
     log.info("event=started metricsPort={}", endpoints.port());
 

@@ -1,8 +1,7 @@
-package io.lockwarden.agent.observe;
+package io.lockwarden.observe;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -10,12 +9,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
-/** /metrics (Prometheus text), /healthz (the process serves) and /readyz (it can do its job), on the JDK's server. */
+/**
+ * /metrics (Prometheus text), /healthz (the process serves) and /readyz (it can do its job), on the JDK's own server:
+ * the operator and the node agent serve the same three endpoints.
+ */
 public final class HttpEndpoints implements AutoCloseable {
   private final HttpServer server;
 
   /** @param notReady null when ready, else why not */
-  public HttpEndpoints(String address, int port, PrometheusMeterRegistry registry, Supplier<String> notReady)
+  public HttpEndpoints(String address, int port, Supplier<String> metrics, Supplier<String> notReady)
       throws IOException {
     server = HttpServer.create(new InetSocketAddress(address, port), 16);
     server.setExecutor(Executors.newFixedThreadPool(2, r -> {
@@ -24,7 +26,7 @@ public final class HttpEndpoints implements AutoCloseable {
       return thread;
     }));
     server.createContext("/metrics", exchange -> send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8",
-        registry.scrape()));
+        metrics.get()));
     server.createContext("/healthz", exchange -> send(exchange, 200, "text/plain", "ok\n"));
     server.createContext("/readyz", exchange -> {
       String why = notReady.get();
