@@ -88,8 +88,10 @@ class AgentFencingIT {
 
     Await.until("the domain runs again", LocalSystem.WAIT, () -> !"T".equals(Signals.state(pid)) && Signals.alive(pid));
     assertThat(system.holders(file)).extracting(h -> h.epoch).containsExactly(granted.epoch);
-    assertThat(supervisorLog("a", running)).contains("event=fenced domain=" + system.key(vm) + " action=pause")
-        .contains("event=resumed");
+    Await.until("the supervisor logged the pause and the resume", LocalSystem.WAIT, () -> {
+      String log = supervisorLog("a", running);
+      return log.contains("event=fenced domain=" + system.key(vm) + " action=pause") && log.contains("event=resumed");
+    });
     Await.until("the resume is counted", LocalSystem.WAIT, () -> system.agent("a").get("/metrics")
         .matches("(?s).*lockwarden_fence_actions_total\\{action=\"resume\"[^}]*\\} [1-9].*"));
     system.delete(vm);
@@ -190,8 +192,12 @@ class AgentFencingIT {
     }
   }
 
-  private static String supervisorLog(String shortNode, SupervisedDomain domain) throws Exception {
+  private static String supervisorLog(String shortNode, SupervisedDomain domain) {
     Path log = system.runDir(shortNode).resolve("domains").resolve(domain.getMetadata().getUid()).resolve("supervisor.log");
-    return Files.readString(log);
+    try {
+      return Files.readString(log);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }
