@@ -35,6 +35,16 @@ final class DomainRecord {
   Long busyPid;
   String busyMode;
   String busyLease;
+  /** The migration this node's migration fields below are about (its startedAt). */
+  String migrationStartedAt;
+  /** The supervisor is a migration target's, started before the domain was placed here. */
+  boolean incoming;
+  /** Why this node, as migration target, could not take the domain over; reported, and the operator rolls back. */
+  String incomingFailure;
+  /** Migration target: when the process ran here with every lock held (wall-clock ms). */
+  Long incomingRunningAt;
+  /** Migration source: when the process was stopped and its Exclusive locks released (wall-clock ms). */
+  Long outgoingReleasedAt;
   /** ExecutableNotAllowed or PathNotAllowed, with its message, while the node's policy refuses the domain. */
   String refusal;
   String refusalMessage;

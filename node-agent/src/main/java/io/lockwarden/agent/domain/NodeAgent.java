@@ -16,16 +16,20 @@ import io.lockwarden.agent.report.StatusReporter;
 import io.lockwarden.agent.supervisor.Deadline;
 import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.agent.supervisor.SupervisorArgs;
+import io.lockwarden.agent.supervisor.SupervisorMain;
 import io.lockwarden.agent.supervisor.SupervisorState;
 import io.lockwarden.api.DomainIntent;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.Conditions;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainConditions;
+import io.lockwarden.api.v1alpha1.DomainDisk;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.ExitStatus;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
+import io.lockwarden.api.v1alpha1.MigrationMode;
+import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.ReleasedGrant;
 import io.lockwarden.api.v1alpha1.RestartPolicy;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -76,6 +80,8 @@ public final class NodeAgent implements AutoCloseable {
   private static final String HOLDER_UID = "holderUid";
   /** Passes also run on every watch event; the timer only notices what the supervisors changed on their own. */
   private static final long PASS_MILLIS = 500;
+  /** During a hand-off this node takes part in, the supervisors' state changes are watched this often. */
+  private static final long HAND_OFF_PASS_MILLIS = 10;
   private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
   /** A process that ran this long before exiting starts its back-off afresh. */
   private static final Duration STABLE_RUN = Duration.ofMinutes(1);
@@ -99,6 +105,7 @@ public final class NodeAgent implements AutoCloseable {
   private final AtomicBoolean passQueued = new AtomicBoolean();
   /** Set once both informers have synced: before that, an empty cache would look like every domain deleted. */
   private volatile boolean synced;
+  private boolean handOffInProgress; // pass thread only
   private SharedIndexInformer<SupervisedDomain> domains;
   private SharedIndexInformer<DiskLease> leases;
 
@@ -239,21 +246,35 @@ public final class NodeAgent implements AutoCloseable {
       if (supervision == null || !supervision.alive()) {
         continue;
       }
-      List<SupervisorArgs.Lock> locks = new ArrayList<>(supervision.wantedLocks());
-      supervision.state().filter(s -> s.locks != null)
-          .ifPresent(s -> s.locks.forEach(line -> locks.add(SupervisorArgs.Lock.parse(line))));
+      List<SupervisorArgs.Lock> wanted = supervision.wantedLocks();
+      if (record.incoming && wanted.stream().allMatch(l -> l.mode() == LockMode.READ) && supervision.holdRequested()) {
+        // A prepared migration target: its process is held and its read locks are compatible with the source's
+        // grants, which it does not hold yet. Kept alive while its agent lives; it takes nothing more before the
+        // grants move here.
+        writeDeadline(record, validUntil);
+        continue;
+      }
+      List<SupervisorArgs.Lock> locks = new ArrayList<>(wanted);
+      // Locks it still holds but no longer wants (an unplug in progress) must stay proven too; a lock being swapped
+      // for the same lease at another epoch (a migration) is not.
+      supervision.state().filter(s -> s.locks != null).ifPresent(s -> s.locks.stream().map(SupervisorArgs.Lock::parse)
+          .filter(held -> wanted.stream().noneMatch(w -> w.lease().equals(held.lease()))).forEach(locks::add));
       SupervisorArgs.Lock unconfirmed = locks.stream().filter(lock -> !confirmed(record.uid, lock,
           fresh != null ? byName.get(lock.lease()) : leases.getStore().getByKey(lock.lease()))).findFirst().orElse(null);
       if (unconfirmed == null) {
-        try {
-          Deadline.write(record.runDir, validUntil);
-        } catch (IOException e) {
-          log.error("event=deadline-write-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
-        }
+        writeDeadline(record, validUntil);
       } else {
         log.warn("event=grant-not-confirmed domain={} lease={} epoch={} node={} note=deadline not extended",
             record.key(), unconfirmed.lease(), unconfirmed.epoch(), node);
       }
+    }
+  }
+
+  private void writeDeadline(DomainRecord record, long validUntil) {
+    try {
+      Deadline.write(record.runDir, validUntil);
+    } catch (IOException e) {
+      log.error("event=deadline-write-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
     }
   }
 
@@ -286,8 +307,10 @@ public final class NodeAgent implements AutoCloseable {
           String uid = domain.getMetadata().getUid();
           List<DiskLease> held = leases.getIndexer().byIndex(HOLDER_UID, uid);
           boolean placedHere = node.equals(DomainIntent.node(domain));
+          MigrationStatus migration = migrationOf(domain);
+          boolean target = migration != null && node.equals(migration.target);
           DomainRecord record = records.get(uid);
-          if (!placedHere && record == null && held.isEmpty()) {
+          if (!placedHere && record == null && held.isEmpty() && !target) {
             continue;
           }
           if (record == null) {
@@ -299,29 +322,75 @@ public final class NodeAgent implements AutoCloseable {
           seen.add(uid);
           DomainGrants grants = DomainGrants.of(domain, node, held, fencedGrants);
           step(domain, record, grants);
+          DomainRecord r = record;
           if (placedHere) {
             SupervisedDomainStatus status = agentStatus(domain, record, grants);
-            DomainRecord r = record;
+            if (status.phase != null && domain.getStatus() != null && status.phase != domain.getStatus().phase) {
+              // Our phase was overwritten (the operator says Starting after a move, which can land after our
+              // Running): say it again, even though it is what we last sent.
+              reporter.forget(uid, StatusReporter.FIELD_MANAGER);
+            }
             reports.add(() -> reporter.report(r.namespace, r.name, r.uid, status));
+          }
+          if (target) {
+            SupervisedDomainStatus incoming = incomingStatus(record);
+            reports.add(() -> reporter.report(r.namespace, r.name, r.uid, incoming, StatusReporter.INCOMING_MANAGER));
+          }
+          if (migration != null && node.equals(migration.source) && record.outgoingReleasedAt != null) {
+            SupervisedDomainStatus outgoing = outgoingStatus(record);
+            reports.add(() -> reporter.report(r.namespace, r.name, r.uid, outgoing, StatusReporter.OUTGOING_MANAGER));
           }
         }
         forgetDeleted(seen);
+        handOffInProgress = domains.getStore().list().stream().map(NodeAgent::migrationOf)
+            .anyMatch(m -> MigrationStatus.HANDING_OFF.equals(m == null ? null : m.phase)
+                && (node.equals(m.source) || node.equals(m.target)));
         metrics.supervisorsRunning((int) records.values().stream().filter(r -> r.supervision != null).count());
       }
     } catch (RuntimeException e) {
       log.error("event=pass-failed node={} error=\"{}\"", node, e.toString());
     }
     reports.forEach(Runnable::run);
+    if (handOffInProgress && passQueued.compareAndSet(false, true)) {
+      passes.schedule(this::pass, HAND_OFF_PASS_MILLIS, TimeUnit.MILLISECONDS);
+    }
   }
 
   private void step(SupervisedDomain domain, DomainRecord record, DomainGrants grants) {
     if (record.supervision != null && !record.supervision.alive()) {
       supervisorEnded(domain, record);
     }
+    MigrationStatus migration = migrationOf(domain);
+    if (migration != null && !Objects.equals(migration.startedAt, record.migrationStartedAt)) {
+      // Another migration: what this node said about an earlier one no longer holds.
+      record.migrationStartedAt = migration.startedAt;
+      record.incomingFailure = null;
+      record.incomingRunningAt = null;
+      record.outgoingReleasedAt = null;
+    }
+    boolean placedHere = node.equals(DomainIntent.node(domain));
+    if (!placedHere && migration != null && node.equals(migration.target)) {
+      incomingStep(domain, record, migration);
+      return;
+    }
+    boolean sourceHandingOff = placedHere && migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase)
+        && node.equals(migration.source);
     Supervision supervision = record.supervision;
+    if (sourceHandingOff && supervision == null && record.outgoingReleasedAt == null
+        && !Supervision.groupAlive(record.domainPid)) {
+      record.outgoingReleasedAt = System.currentTimeMillis(); // Cold: the process has ended, every lock is free
+    }
     if (supervision != null) {
-      observe(record, supervision.state().orElse(null));
-      if (domain.getMetadata().getDeletionTimestamp() != null || revoked(record, supervision, grants)) {
+      SupervisorState state = supervision.state().orElse(null);
+      observe(record, state);
+      // A process held for a hand-off does not run: its grants may move (and come back) without it being killed.
+      boolean held = state != null && "Held".equals(state.phase);
+      boolean heldSource = held && migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase)
+          && node.equals(migration.source);
+      if (heldSource && !placedHere && domain.getMetadata().getDeletionTimestamp() == null) {
+        return; // the grants moved; the process stays held until the target runs (then it ends) or a roll-back
+      }
+      if (domain.getMetadata().getDeletionTimestamp() != null || (!held && revoked(record, supervision, grants))) {
         if (!record.killSent) {
           log.warn("event=supervisor-killed domain={} node={} reason={}", record.key(), node,
               domain.getMetadata().getDeletionTimestamp() != null ? "deleted" : "grant-revoked");
@@ -335,10 +404,22 @@ public final class NodeAgent implements AutoCloseable {
           supervision.stop(); // the seed's Shutdown: SIGTERM, SIGKILL after stopGracePeriodSeconds
           record.stopSent = true;
         }
+      } else if (sourceHandingOff) {
+        handOff(record, supervision, state, migration);
       } else {
         hotPlug(record, supervision, grants);
+        boolean target = migration != null && node.equals(migration.target)
+            && MigrationStatus.HANDING_OFF.equals(migration.phase);
+        if (held && target && state.busyPath != null && record.incomingFailure == null) {
+          refuseHandOff(record, supervision, state);
+        } else if (held && supervision.holdRequested()) {
+          go(domain, record, supervision, state, grants, migration);
+        }
       }
       return;
+    }
+    if (sourceHandingOff) {
+      return; // never start the source again during a hand-off
     }
     if (Supervision.groupAlive(record.domainPid)) {
       Supervision.killGroup(record.domainPid); // what is left of a group whose supervisor died may hold a lock
@@ -415,9 +496,10 @@ public final class NodeAgent implements AutoCloseable {
       SupervisorArgs args = new SupervisorArgs(record.key(), record.runDir, config.lockspaceDir(),
           spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
           Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
-          config.runAsUid(), config.runAsGid(), locks, spec.command);
+          config.runAsUid(), config.runAsGid(), null, locks, spec.command);
       record.supervision = Supervision.launch(args, environment(domain));
       record.exitPhase = null;
+      record.incoming = false;
       record.startedAt = now;
       record.stopSent = false;
       record.killSent = false;
@@ -465,6 +547,171 @@ public final class NodeAgent implements AutoCloseable {
     }
     record.refusal = reason;
     record.refusalMessage = message;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Migration (docs/api.md, "Migration"): the source holds its process and lets go of its Exclusive locks; the
+  // operator moves every grant to the target with a new epoch; the target, prepared with a held process, takes the
+  // locks and runs.
+
+  private static MigrationStatus migrationOf(SupervisedDomain domain) {
+    return domain.getStatus() == null ? null : domain.getStatus().migration;
+  }
+
+  /** Source, hand-off: Live holds the process and releases its Exclusive locks in one step; Cold stops it. */
+  private void handOff(DomainRecord record, Supervision supervision, SupervisorState state, MigrationStatus migration) {
+    if (migration.mode == MigrationMode.Cold) {
+      if (!record.stopSent) {
+        log.info("event=hand-off-stop domain={} node={} target={} mode=Cold", record.key(), node, migration.target);
+        supervision.stop();
+        record.stopSent = true;
+      }
+      return;
+    }
+    try {
+      if (!supervision.holdRequested()) {
+        log.info("event=hand-off-hold domain={} node={} target={}", record.key(), node, migration.target);
+        supervision.hold();
+      }
+    } catch (IOException e) {
+      log.error("event=hand-off-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+      return;
+    }
+    if (state != null && "Held".equals(state.phase) && record.outgoingReleasedAt == null && (state.locks == null
+        || state.locks.stream().noneMatch(l -> l.startsWith(LockMode.WRITE.name() + ",")))) {
+      record.outgoingReleasedAt = state.heldAtMillis;
+      log.info("event=hand-off-released domain={} node={} target={}", record.key(), node, migration.target);
+    }
+  }
+
+  /**
+   * A held supervisor on the node the domain is placed on: the migration target after the grants moved here, or the
+   * source after a roll-back. Writes the deadline (the grants are in the cache) and lets it run; the supervisor
+   * takes every lock first. A lock someone else holds fails the migration: the operator rolls back.
+   */
+  private void go(SupervisedDomain domain, DomainRecord record, Supervision supervision, SupervisorState state,
+      DomainGrants grants, MigrationStatus migration) {
+    boolean target = migration != null && node.equals(migration.target);
+    long validUntil = heartbeat.validUntil();
+    if (!grants.complete() || heartbeat.fencedSince() != null || validUntil <= System.nanoTime()) {
+      return;
+    }
+    try {
+      Deadline.write(record.runDir, validUntil);
+      supervision.releaseHold();
+      log.info("event=hand-off-go domain={} node={} role={}", record.key(), node, target ? "target" : "source");
+    } catch (IOException e) {
+      log.error("event=hand-off-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+    }
+  }
+
+  /** Target, at the hand-off: a lock it cannot take fails the migration, and the operator rolls back. */
+  private void refuseHandOff(DomainRecord record, Supervision supervision, SupervisorState state) {
+    record.incomingFailure = "byte 0 of " + state.busyPath + " is locked outside lockwarden"
+        + (state.busyHolderPid != null ? " by pid " + state.busyHolderPid : "");
+    log.warn("event=hand-off-refused domain={} node={} reason=\"{}\"", record.key(), node, record.incomingFailure);
+    supervision.kill();
+    record.killSent = true;
+  }
+
+  /** Target, before the grants move here: prepare a held supervisor, or end it when the migration ends. */
+  private void incomingStep(SupervisedDomain domain, DomainRecord record, MigrationStatus migration) {
+    Supervision supervision = record.supervision;
+    boolean active = MigrationStatus.isActive(migration) && record.incomingFailure == null;
+    if (supervision != null) {
+      if (!active && !record.killSent) {
+        log.info("event=incoming-ended domain={} node={} phase={}", record.key(), node, migration.phase);
+        supervision.kill();
+        record.killSent = true;
+      }
+      return;
+    }
+    if (!active || Supervision.groupAlive(record.domainPid) || !MigrationStatus.isActive(migration)) {
+      return;
+    }
+    SupervisedDomainSpec spec = domain.getSpec();
+    String refusal = policy.refuseCommand(spec.command);
+    if (refusal != null) {
+      record.incomingFailure = refusal;
+      return;
+    }
+    List<SupervisorArgs.Lock> locks = new ArrayList<>();
+    String uid = domain.getMetadata().getUid();
+    for (DomainDisk disk : spec.disks == null ? List.<DomainDisk>of() : spec.disks) {
+      if (disk.mode == null || disk.mode == AccessMode.Exclusive) {
+        continue; // Exclusive disks are locked only at the hand-off
+      }
+      DiskLease lease = leases.getStore().list().stream().filter(l -> disk.leaseName != null
+          ? disk.leaseName.equals(l.getMetadata().getName())
+          : l.getStatus() != null && l.getStatus().holders.stream().anyMatch(h -> uid.equals(h.uid))
+              && disk.path.equals(l.getSpec().path)).findFirst().orElse(null);
+      LeaseHolder holder = lease == null || lease.getStatus() == null ? null
+          : lease.getStatus().holders.stream().filter(h -> uid.equals(h.uid)).findFirst().orElse(null);
+      if (holder == null) {
+        return; // the source's grant is not in the cache yet
+      }
+      try {
+        locks.add(new SupervisorArgs.Lock(LockMode.READ, holder.epoch, lease.getMetadata().getName(),
+            policy.canonicalDisk(lease.getSpec().path)));
+      } catch (NodePolicy.Refused e) {
+        record.incomingFailure = e.getMessage();
+        return;
+      }
+    }
+    long validUntil = heartbeat.validUntil();
+    if (heartbeat.fencedSince() != null || validUntil - System.nanoTime() < START_MARGIN.toNanos()) {
+      return;
+    }
+    try {
+      privateDirectory(record.runDir);
+      Deadline.write(record.runDir, validUntil);
+      Files.writeString(record.runDir.resolve(SupervisorMain.HOLD_FILE), "");
+      SupervisorArgs args = new SupervisorArgs(record.key(), record.runDir, config.lockspaceDir(),
+          spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
+          Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
+          config.runAsUid(), config.runAsGid(), migration.mode == null ? MigrationMode.Live : migration.mode, locks,
+          spec.command);
+      record.supervision = Supervision.launch(args, environment(domain));
+      record.incoming = true;
+      record.incomingRunningAt = null;
+      record.stopSent = false;
+      record.killSent = false;
+      record.lastSupervisorPhase = null;
+      log.info("event=incoming-started domain={} node={} source={} mode={} supervisorPid={}", record.key(), node,
+          migration.source, args.incoming(), record.supervision.pid());
+    } catch (IOException e) {
+      record.incomingFailure = "cannot start the incoming supervisor: " + e.getMessage();
+      log.error("event=incoming-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+    }
+  }
+
+  private SupervisedDomainStatus incomingStatus(DomainRecord record) {
+    SupervisorState state = record.supervision == null ? null : record.supervision.state().orElse(null);
+    if (state != null && "Running".equals(state.phase) && record.incoming && state.runningAtMillis != null) {
+      record.incomingRunningAt = state.runningAtMillis;
+    }
+    MigrationStatus.Incoming incoming = new MigrationStatus.Incoming();
+    incoming.node = node;
+    incoming.ready = record.supervision != null && state != null && "Held".equals(state.phase)
+        && record.incomingFailure == null ? Boolean.TRUE : null;
+    incoming.runningAtMillis = record.incomingRunningAt;
+    incoming.failure = record.incomingFailure;
+    incoming.stopped = record.incomingFailure != null && record.supervision == null
+        && !Supervision.groupAlive(record.domainPid) ? Boolean.TRUE : null;
+    SupervisedDomainStatus status = new SupervisedDomainStatus();
+    status.migration = new MigrationStatus();
+    status.migration.incoming = incoming;
+    return status;
+  }
+
+  private SupervisedDomainStatus outgoingStatus(DomainRecord record) {
+    MigrationStatus.Outgoing outgoing = new MigrationStatus.Outgoing();
+    outgoing.node = node;
+    outgoing.releasedAtMillis = record.outgoingReleasedAt;
+    SupervisedDomainStatus status = new SupervisedDomainStatus();
+    status.migration = new MigrationStatus();
+    status.migration.outgoing = outgoing;
+    return status;
   }
 
   /** Whether the foreign holder that made the last start fail still holds the byte. */

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class StatusReporter {
   public static final String FIELD_MANAGER = "lockwarden-agent";
+  /** The migration target's agent: status.migration.incoming only. */
+  public static final String INCOMING_MANAGER = "lockwarden-agent-incoming";
+  /** The migration source's agent: status.migration.outgoing only. */
+  public static final String OUTGOING_MANAGER = "lockwarden-agent-outgoing";
   private static final Logger log = LoggerFactory.getLogger(StatusReporter.class);
 
   private final KubernetesClient client;
@@ -34,8 +38,14 @@ public final class StatusReporter {
 
   /** Applies {@code status} to the domain unless it is what was last applied; false if the write failed. */
   public boolean report(String namespace, String name, String uid, SupervisedDomainStatus status) {
+    return report(namespace, name, uid, status, FIELD_MANAGER);
+  }
+
+  /** The same, under another field manager: each writer of a part of the status has its own. */
+  public boolean report(String namespace, String name, String uid, SupervisedDomainStatus status, String manager) {
     String json = Serialization.asJson(status);
-    if (json.equals(lastSent.get(uid))) {
+    String key = uid + "/" + manager;
+    if (json.equals(lastSent.get(key))) {
       return true;
     }
     SupervisedDomain patch = new SupervisedDomain();
@@ -43,17 +53,17 @@ public final class StatusReporter {
     patch.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).withUid(uid).build());
     patch.setStatus(status);
     PatchContext context = PatchContext.of(PatchType.SERVER_SIDE_APPLY);
-    context.setFieldManager(FIELD_MANAGER);
+    context.setFieldManager(manager);
     context.setForce(true);
     try {
       client.resources(SupervisedDomain.class).inNamespace(namespace).withName(name).subresource("status")
           .patch(context, patch);
-      lastSent.put(uid, json);
+      lastSent.put(key, json);
       return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 403) {
         // The node restriction: the domain is not (or no longer) on this node. Not retried until the report changes.
-        lastSent.put(uid, json);
+        lastSent.put(key, json);
         log.info("event=status-report-refused domain={}/{} node={} note=the domain is not on this node", namespace,
             name, node);
         return false;
@@ -64,7 +74,12 @@ public final class StatusReporter {
     }
   }
 
+  /** Sends the next report of this manager even if it is unchanged. */
+  public void forget(String uid, String manager) {
+    lastSent.remove(uid + "/" + manager);
+  }
+
   public void forget(String uid) {
-    lastSent.remove(uid);
+    lastSent.keySet().removeIf(k -> k.startsWith(uid + "/"));
   }
 }

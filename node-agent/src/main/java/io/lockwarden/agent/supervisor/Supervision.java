@@ -64,6 +64,9 @@ public final class Supervision {
   public static Supervision launch(SupervisorArgs args, java.util.Map<String, String> environment) throws IOException {
     Files.deleteIfExists(args.runDir().resolve(SupervisorState.FILE));
     Files.deleteIfExists(args.runDir().resolve("locks"));
+    if (args.incoming() == null) {
+      Files.deleteIfExists(args.runDir().resolve(SupervisorMain.HOLD_FILE)); // left from an earlier migration
+    }
     List<String> command = new ArrayList<>(List.of("setsid", path()));
     command.addAll(JVM_FLAGS);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), SupervisorMain.class.getName()));
@@ -146,6 +149,23 @@ public final class Supervision {
     if (alive()) {
       POSIX_CALLS.kill((int) pid, signal.intValue());
     }
+  }
+
+  /** Asks the supervisor to hold the process stopped (or not started) for a migration hand-off. */
+  public void hold() throws IOException {
+    Path hold = runDir.resolve(SupervisorMain.HOLD_FILE);
+    if (!Files.exists(hold)) {
+      Files.writeString(hold, "");
+    }
+  }
+
+  /** Lets a held process run again, once the supervisor holds every wanted lock. */
+  public void releaseHold() throws IOException {
+    Files.deleteIfExists(runDir.resolve(SupervisorMain.HOLD_FILE));
+  }
+
+  public boolean holdRequested() {
+    return Files.exists(runDir.resolve(SupervisorMain.HOLD_FILE));
   }
 
   /** Writes the wanted lock set for hot-plug (see {@link SupervisorMain}). */

@@ -3,6 +3,7 @@ package io.lockwarden.agent.supervisor;
 import io.lockwarden.agent.lockspace.LockMode;
 import io.lockwarden.api.Durations;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
+import io.lockwarden.api.v1alpha1.MigrationMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,15 +16,17 @@ import java.util.List;
  *
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
- *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N]
+ *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Live|Cold]
  *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
  * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
  * process runs as {@code --run-as-uid}/{@code --run-as-gid} when given, else as the supervisor's own user.
+ * {@code --incoming} makes a migration target: the process is started stopped (Live) or not at all (Cold), and held
+ * until the agent removes the {@code hold} file from the run directory.
  */
 public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, LeaseLossAction onLeaseLoss,
-    Duration pauseTimeout, Duration stopGrace, Integer runAsUid, Integer runAsGid, List<Lock> locks,
-    List<String> command) {
+    Duration pauseTimeout, Duration stopGrace, Integer runAsUid, Integer runAsGid, MigrationMode incoming,
+    List<Lock> locks, List<String> command) {
 
   /** One disk to lock: the grant it belongs to, so the fencing token travels with the lock. */
   public record Lock(LockMode mode, long epoch, String lease, Path path) {
@@ -58,6 +61,7 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     Duration grace = Duration.ofSeconds(30);
     Integer uid = null;
     Integer gid = null;
+    MigrationMode incoming = null;
     List<Lock> locks = new ArrayList<>();
     for (int i = 0; i < separator; i += 2) {
       if (i + 1 >= separator) {
@@ -73,6 +77,7 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
         case "--stop-grace" -> grace = Durations.parse("--stop-grace", value);
         case "--run-as-uid" -> uid = Integer.valueOf(value);
         case "--run-as-gid" -> gid = Integer.valueOf(value);
+        case "--incoming" -> incoming = MigrationMode.valueOf(value);
         case "--lock" -> locks.add(Lock.parse(value));
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -84,7 +89,8 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     if ((uid == null) != (gid == null)) {
       throw new IllegalArgumentException("--run-as-uid and --run-as-gid go together");
     }
-    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, List.copyOf(locks), command);
+    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, incoming, List.copyOf(locks),
+        command);
   }
 
   /** The arguments again, ending with "--" and the command: what status.supervisor.args shows. */
@@ -97,6 +103,9 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
         "--stop-grace", stopGrace.toMillis() + "ms"));
     if (runAsUid != null) {
       out.addAll(List.of("--run-as-uid", runAsUid.toString(), "--run-as-gid", runAsGid.toString()));
+    }
+    if (incoming != null) {
+      out.addAll(List.of("--incoming", incoming.name()));
     }
     for (Lock lock : locks) {
       out.addAll(List.of("--lock", lock.line()));

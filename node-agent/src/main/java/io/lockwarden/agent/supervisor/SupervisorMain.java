@@ -1,9 +1,11 @@
 package io.lockwarden.agent.supervisor;
 
 import io.lockwarden.agent.lockspace.LockHolders;
+import io.lockwarden.agent.lockspace.LockMode;
 import io.lockwarden.agent.lockspace.LockTarget;
 import io.lockwarden.agent.lockspace.OfdLocks;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
+import io.lockwarden.api.v1alpha1.MigrationMode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,11 +35,19 @@ public final class SupervisorMain {
   public static final int NOT_PROVEN = 76;
   /** At least every 200 ms, as docs/safety.md (TIME-2) assumes. */
   static final long CHECK_INTERVAL_MILLIS = 100;
+  static final long HELD_CHECK_INTERVAL_MILLIS = 5;
+  /** Present in the run directory: keep the process stopped (or not started) for a migration hand-off. */
+  public static final String HOLD_FILE = "hold";
 
   private final SupervisorArgs args;
   private final SupervisorState state = new SupervisorState();
   /** Held locks by "lease,epoch,mode", in the order taken. */
-  private final Map<String, Held> held = new LinkedHashMap<>();
+  private final Map<String, Held> locks = new LinkedHashMap<>();
+  /** The domain's process; null until started (a Cold migration target starts it at the hand-off). */
+  private DomainProcess child;
+  /** Stopped (or not started) for a migration hand-off: it runs again only once the agent lets go of the hold. */
+  private boolean held;
+  private long heldSince;
   private String locksFileSeen;
   private volatile boolean stopRequested;
 
@@ -70,18 +80,45 @@ public final class SupervisorMain {
         update("Exited", "the right to the disks is not proven (deadline passed or missing); not starting");
         return NOT_PROVEN;
       }
-      DomainProcess child = DomainProcess.spawn(args.command(), held.values().stream().map(h -> h.lock().fd()).toList(),
-          environment(), args.runDir().resolve("domain.log"),
-          args.runAsUid() == null ? null : new int[] {args.runAsUid(), args.runAsGid()});
-      state.pid = child.pid();
-      update("Running", null);
-      return supervise(child);
+      if (args.incoming() == null) {
+        spawn(false);
+        state.runningAtMillis = System.currentTimeMillis();
+        update("Running", null);
+      } else {
+        // A migration target: Live starts the process stopped, before it runs any of its own code; Cold starts nothing.
+        if (args.incoming() == MigrationMode.Live) {
+          spawn(true);
+        }
+        held = true;
+        heldSince = System.nanoTime();
+        state.heldAtMillis = System.currentTimeMillis();
+        update("Held", "incoming migration: waiting for the hand-off");
+      }
+      return supervise();
     } catch (IOException e) {
       update("Exited", e.getMessage());
       return 1;
     } finally {
-      held.values().forEach(h -> h.lock().close());
+      locks.values().forEach(h -> h.lock().close());
     }
+  }
+
+  /** Starts the domain's process; {@code stopped}: it stops itself before running the domain's command. */
+  private void spawn(boolean stopped) throws IOException {
+    List<String> command = new ArrayList<>();
+    List<String> env = environment();
+    if (stopped) {
+      command.addAll(List.of("/bin/sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"));
+      env.add("LOCKWARDEN_MIGRATION=incoming");
+    }
+    command.addAll(args.command());
+    child = DomainProcess.spawn(command, held().stream().map(h -> h.lock().fd()).toList(), env,
+        args.runDir().resolve("domain.log"), args.runAsUid() == null ? null : new int[] {args.runAsUid(), args.runAsGid()});
+    state.pid = child.pid();
+  }
+
+  private List<Held> held() {
+    return List.copyOf(locks.values());
   }
 
   private record Held(SupervisorArgs.Lock spec, OfdLocks.HeldLock lock) {}
@@ -114,7 +151,7 @@ public final class SupervisorMain {
       }
       return false;
     }
-    held.put(key(lock), new Held(lock, taken));
+    locks.put(key(lock), new Held(lock, taken));
     log("locked", "lease=" + lock.lease() + " epoch=" + lock.epoch() + " mode=" + lock.mode() + " path=" + target);
     return true;
   }
@@ -133,7 +170,7 @@ public final class SupervisorMain {
         .toList();
     boolean changed = false;
     List<String> wantedKeys = wanted.stream().map(SupervisorMain::key).toList();
-    for (var it = held.entrySet().iterator(); it.hasNext(); ) {
+    for (var it = locks.entrySet().iterator(); it.hasNext(); ) {
       var entry = it.next();
       if (!wantedKeys.contains(entry.getKey())) {
         entry.getValue().lock().release();
@@ -145,7 +182,7 @@ public final class SupervisorMain {
     }
     boolean allHeld = true;
     for (SupervisorArgs.Lock lock : wanted) {
-      if (!held.containsKey(key(lock))) {
+      if (!locks.containsKey(key(lock))) {
         boolean taken = proven && lock(lock);
         changed |= taken;
         allHeld &= taken;
@@ -164,12 +201,12 @@ public final class SupervisorMain {
   }
 
   private List<String> heldLines() {
-    return held.values().stream().map(h -> h.spec().line()).toList();
+    return locks.values().stream().map(h -> h.spec().line()).toList();
   }
 
   /** path=epoch of every held lock, one per line, for storage-side code that rejects stale writers. */
   private String writeTokens() throws IOException {
-    String tokens = held.values().stream().map(h -> h.spec().token()).collect(Collectors.joining(","));
+    String tokens = locks.values().stream().map(h -> h.spec().token()).collect(Collectors.joining(","));
     Path tmp = args.runDir().resolve("fencing-tokens.tmp");
     Files.writeString(tmp, tokens.isEmpty() ? "" : tokens.replace(',', '\n') + "\n");
     Files.move(tmp, args.runDir().resolve("fencing-tokens"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
@@ -191,7 +228,7 @@ public final class SupervisorMain {
   }
 
   /** The enforcement loop, on the main thread: the thread the child's parent-death signal is tied to. */
-  private int supervise(DomainProcess child) {
+  private int supervise() {
     CountDownLatch finished = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       stopRequested = true; // SIGTERM from the agent: the seed's Shutdown
@@ -204,9 +241,10 @@ public final class SupervisorMain {
     boolean paused = false;
     long pausedAt = 0;
     long stoppingSince = -1;
+    Path holdFile = args.runDir().resolve(HOLD_FILE);
     try {
       while (true) {
-        int[] status = child.poll();
+        int[] status = child == null ? null : child.poll();
         if (status != null) {
           state.exitCode = DomainProcess.terminatingSignal(status[0]) == 0 ? DomainProcess.exitCode(status[0]) : null;
           state.exitSignal = DomainProcess.terminatingSignal(status[0]) == 0 ? null : DomainProcess.terminatingSignal(status[0]);
@@ -215,20 +253,64 @@ public final class SupervisorMain {
         }
         long now = System.nanoTime();
         long deadline = Deadline.read(args.runDir());
+        boolean holdWanted = Files.exists(holdFile);
+        if (holdWanted && !held && stoppingSince < 0 && !stopRequested) {
+          // Migration hand-off, source side: stop the process first, then let go of its Exclusive locks, in this
+          // order and in one step, so the target can take them at once and the stopped process never writes again.
+          child.signal(Signal.SIGSTOP);
+          held = true;
+          heldSince = now;
+          releaseWriteLocks();
+          state.heldAtMillis = System.currentTimeMillis();
+          update("Held", "stopped for a migration hand-off; Exclusive locks released");
+        }
         if (stoppingSince < 0) {
           try {
-            syncLocks(!paused && now <= deadline);
+            syncLocks(!paused && !holdWanted && now <= deadline);
           } catch (IOException | RuntimeException e) {
             log("hot-plug-failed", "error=\"" + e.getMessage() + "\""); // the running domain is left alone
           }
         }
         if (stopRequested && stoppingSince < 0) {
           stoppingSince = now;
-          child.signal(Signal.SIGTERM);
-          child.signal(Signal.SIGCONT); // a paused process must run to handle SIGTERM
+          if (child == null) {
+            update("Exited", "stopped before the process started");
+            return 0;
+          }
+          if (held) {
+            child.signal(Signal.SIGKILL); // a process held for a migration never runs again without its locks
+          } else {
+            child.signal(Signal.SIGTERM);
+            child.signal(Signal.SIGCONT); // a paused process must run to handle SIGTERM
+          }
           update("Stopping", null);
         } else if (stoppingSince >= 0) {
           if (now - stoppingSince > args.stopGrace().toNanos()) {
+            child.signal(Signal.SIGKILL);
+          }
+        } else if (held && !holdWanted) {
+          // The hand-off (target) or its roll-back (source): run once every wanted lock is held and the right proven.
+          if (now <= deadline && allWantedLocksHeld()) {
+            if (child == null) {
+              spawn(false);
+            } else {
+              child.signal(Signal.SIGCONT);
+            }
+            held = false;
+            paused = false;
+            state.runningAtMillis = System.currentTimeMillis();
+            update("Running", null);
+            log("continued", "locks=" + heldLines());
+          }
+        } else if (held) {
+          // Held, the process does not run; without a proven right for pauseTimeout, it ends like a paused one.
+          long unprovenSince = Math.max(deadline, heldSince);
+          if (now - unprovenSince > args.pauseTimeout().toNanos()) {
+            log("fenced", "action=kill reason=held-without-proof");
+            if (child == null) {
+              update("Exited", "held for a migration without a proven right for " + args.pauseTimeout());
+              return NOT_PROVEN;
+            }
             child.signal(Signal.SIGKILL);
           }
         } else if (!paused && now > deadline) {
@@ -251,11 +333,38 @@ public final class SupervisorMain {
           child.signal(Signal.SIGKILL);
           log("fenced", "action=kill reason=pause-timeout");
         }
-        sleep(CHECK_INTERVAL_MILLIS);
+        // Held for a hand-off, every millisecond until the process runs again is blackout: look more often.
+        sleep(held ? HELD_CHECK_INTERVAL_MILLIS : CHECK_INTERVAL_MILLIS);
       }
+    } catch (IOException e) {
+      log("start-failed", "error=\"" + e.getMessage() + "\"");
+      update("Exited", e.getMessage());
+      return 1;
     } finally {
       finished.countDown();
     }
+  }
+
+  private void releaseWriteLocks() throws IOException {
+    for (var it = locks.entrySet().iterator(); it.hasNext(); ) {
+      Held lock = it.next().getValue();
+      if (lock.spec().mode() == LockMode.WRITE) {
+        lock.lock().release();
+        it.remove();
+        log("released", "lease=" + lock.spec().lease() + " epoch=" + lock.spec().epoch() + " reason=hand-off");
+      }
+    }
+    state.locks = heldLines();
+    writeTokens();
+  }
+
+  /** Whether every lock the agent wants (the locks file, else the arguments) is held. */
+  private boolean allWantedLocksHeld() throws IOException {
+    Path file = args.runDir().resolve("locks");
+    List<SupervisorArgs.Lock> wanted = Files.exists(file)
+        ? Files.readString(file).lines().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse).toList()
+        : args.locks();
+    return wanted.stream().allMatch(l -> locks.containsKey(key(l)));
   }
 
   private void update(String phase, String message) {

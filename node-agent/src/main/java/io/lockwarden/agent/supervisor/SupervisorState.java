@@ -18,7 +18,7 @@ import java.util.List;
 public final class SupervisorState {
   public static final String FILE = "state.json";
 
-  /** Starting, LocalLockBusy, Running, Paused, Stopping, Exited. */
+  /** Starting, LocalLockBusy, Held (for a migration), Running, Paused, Stopping, Exited. */
   public String phase;
   public long supervisorPid;
   /** Field 22 of /proc/pid/stat: with the pid, it tells this supervisor from a later process given the same pid. */
@@ -30,6 +30,9 @@ public final class SupervisorState {
   /** Set for LocalLockBusy: the lock file and, where /proc/locks shows it, the foreign holder. */
   public String busyPath;
   public Long busyHolderPid;
+  /** Wall-clock milliseconds: when the process was last held for a migration, and last continued or started. */
+  public Long heldAtMillis;
+  public Long runningAtMillis;
   public Integer exitCode;
   public Integer exitSignal;
   public String message;
@@ -59,6 +62,8 @@ public final class SupervisorState {
     list(json, "locks", locks);
     field(json, "busyPath", busyPath);
     field(json, "busyHolderPid", busyHolderPid);
+    field(json, "heldAtMillis", heldAtMillis);
+    field(json, "runningAtMillis", runningAtMillis);
     field(json, "exitCode", exitCode);
     field(json, "exitSignal", exitSignal);
     field(json, "message", message);

@@ -27,12 +27,14 @@ import io.lockwarden.api.v1alpha1.DomainLease;
 import io.lockwarden.api.v1alpha1.DomainLeaseState;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.operator.fence.NodeLiveness;
 import io.lockwarden.operator.fence.NodeLivenessEventSource;
 import io.lockwarden.operator.grant.LeaseArbiter;
 import io.lockwarden.operator.grant.LeasePolicy;
+import io.lockwarden.operator.handoff.HandOff;
 import io.lockwarden.operator.lease.Indexes;
 import io.lockwarden.operator.lease.LeaseNames;
 import io.lockwarden.operator.lease.LeaseReconciler;
@@ -90,9 +92,12 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     leases.addIndexers(Indexes.forLeases());
     NodeLivenessEventSource<SupervisedDomain> nodes = new NodeLivenessEventSource<>(liveness, node -> {
       // Placed there, or not placed yet, or placed on a dead node: any of these may move now.
+      // Also the domains migrating to or from it.
       Set<ResourceID> affected = new HashSet<>();
       domains.list(d -> d.getStatus() == null || d.getStatus().node == null || node.equals(d.getStatus().node)
-          || liveness.isDead(d.getStatus().node)).forEach(d -> affected.add(ResourceID.fromResource(d)));
+          || liveness.isDead(d.getStatus().node) || (d.getStatus().migration != null
+              && (node.equals(d.getStatus().migration.target) || node.equals(d.getStatus().migration.source))))
+          .forEach(d -> affected.add(ResourceID.fromResource(d)));
       return affected;
     });
     return List.of(leases, nodes);
@@ -105,9 +110,17 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     createAutoLeases(disks, context.getClient());
     SupervisedDomainStatus current = domain.getStatus() == null ? new SupervisedDomainStatus() : domain.getStatus();
     String node = Placement.choose(domain, liveness::isAlive, liveness::isDead, holdsAnyGrant(domain));
+    HandOff.Step handOff = HandOff.next(new HandOff.Facts(domain.getSpec().migration, current.migration, current.node,
+        current.phase, domain.getMetadata().getGeneration(), domain.getSpec().placement.nodes, liveness::isAlive,
+        liveness::isDead, n -> holdsEveryGrantOn(domain, disks, n)), Instant.now());
+    if (handOff.node() != null) {
+      node = handOff.node();
+    }
     SupervisedDomainStatus desired = desiredStatus(domain, disks, node);
+    desired.migration = handOff.status();
     if (!sameOperatorFields(current, desired)) {
       report(domain, current, desired);
+      reportHandOff(domain, handOff);
       SupervisedDomain patch = new SupervisedDomain();
       patch.setMetadata(new ObjectMetaBuilder().withName(domain.getMetadata().getName())
           .withNamespace(domain.getMetadata().getNamespace()).build());
@@ -270,6 +283,8 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     if (!Objects.equals(current.node, desired.node) && desired.node != null) {
       if (current.node == null) {
         log.info("event=placed domain={} node={}", key, desired.node); // no Event: the grant's Event follows
+      } else if (!liveness.isDead(current.node)) {
+        log.info("event=moved domain={} from={} to={} reason=migration", key, current.node, desired.node);
       } else {
         log.warn("event=failed-over domain={} from={} to={}", key, current.node, desired.node);
         events.warning(domain, "FailedOver", "node " + current.node + " is dead; placed on " + desired.node);
@@ -286,6 +301,32 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
       metrics.conflict(DomainConditions.REASON_NAMESPACE_NOT_ALLOWED);
       events.warning(domain, DomainConditions.REASON_NAMESPACE_NOT_ALLOWED, leasesGranted.getMessage());
     }
+  }
+
+  private void reportHandOff(SupervisedDomain domain, HandOff.Step step) {
+    if (step.event() == null) {
+      return;
+    }
+    MigrationStatus m = step.status();
+    log.info("event=migration-{} domain={} source={} target={} mode={} handoffMillis={} message=\"{}\"",
+        step.event().toLowerCase(), DomainDisks.key(domain), m.source, m.target, m.mode, m.handoffMillis, m.message);
+    if (step.result() != null && !"completed".equals(step.result())) {
+      events.warning(domain, "Migration" + step.event(), m.message);
+    } else {
+      events.normal(domain, "Migration" + step.event(), m.source + " -> " + m.target + ": " + m.message);
+    }
+    if (step.result() != null) {
+      metrics.migration(step.result(), m.handoffMillis);
+    }
+  }
+
+  /** Whether every disk of the domain is granted to it on {@code node}. */
+  private boolean holdsEveryGrantOn(SupervisedDomain domain, List<DomainDisks.Resolved> disks, String node) {
+    String uid = domain.getMetadata().getUid();
+    return disks.stream().allMatch(disk -> leases.get(new ResourceID(disk.leaseName()))
+        .map(l -> l.getStatus() != null && l.getStatus().holders.stream()
+            .anyMatch(h -> h.uid.equals(uid) && node.equals(h.node)))
+        .orElse(false));
   }
 
   private void createAutoLeases(List<DomainDisks.Resolved> disks, KubernetesClient client) {
@@ -359,7 +400,18 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
         && Objects.equals(current.observedGeneration, desired.observedGeneration)
         && Objects.equals(current.leaseSummary, desired.leaseSummary)
         && json(current.leases).equals(json(desired.leases))
+        && json(operatorPart(current.migration)).equals(json(desired.migration))
         && json(ours).equals(json(desired.conditions.stream().sorted(byType).toList()));
+  }
+
+  private static MigrationStatus operatorPart(MigrationStatus m) {
+    if (m == null) {
+      return null;
+    }
+    MigrationStatus copy = Serialization.clone(m);
+    copy.incoming = null;
+    copy.outgoing = null;
+    return copy;
   }
 
   private static Object json(Object value) {

@@ -21,7 +21,9 @@ public final class Placement {
     List<String> candidates = spec.nodeName != null ? List.of(spec.nodeName) : spec.nodes;
     String current = domain.getStatus() == null ? null : domain.getStatus().node;
     if (current != null) {
-      boolean stillCandidate = candidates.contains(current);
+      // A node the domain was migrated to (and spec.migration still names) is as good as a candidate.
+      boolean migratedHere = domain.getSpec().migration != null && current.equals(domain.getSpec().migration.targetNode);
+      boolean stillCandidate = candidates.contains(current) || migratedHere;
       if (stillCandidate && !dead.test(current)) {
         return current;
       }

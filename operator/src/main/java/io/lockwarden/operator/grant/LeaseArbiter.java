@@ -44,12 +44,37 @@ public final class LeaseArbiter {
    */
   public static Arbitration decide(DiskLease lease, List<LeaseRequest> requests,
       Function<LeaseHolder, String> removable, String grantBlockedReason, Instant now) {
+    return decide(lease, requests, holder -> null, removable, grantBlockedReason, now);
+  }
+
+  /**
+   * @param moveTo for a holder, the node its grant moves to now (a migration hand-off or its roll-back), or null. A
+   *     moved grant keeps its place and mode and takes the next epoch: the token the old node held is never valid
+   *     again. A move comes before any removal: a released source's grant goes to the target even if the source
+   *     died meanwhile.
+   */
+  public static Arbitration decide(DiskLease lease, List<LeaseRequest> requests, Function<LeaseHolder, String> moveTo,
+      Function<LeaseHolder, String> removable, String grantBlockedReason, Instant now) {
     DiskLeaseStatus old = lease.getStatus() == null ? new DiskLeaseStatus() : lease.getStatus();
     long epoch = old.epoch == null ? 0 : old.epoch;
 
     List<LeaseHolder> holders = new ArrayList<>();
     List<Arbitration.Removal> removed = new ArrayList<>();
+    List<Arbitration.Move> moved = new ArrayList<>();
     for (LeaseHolder holder : old.holders) {
+      String target = moveTo.apply(holder);
+      if (target != null && !target.equals(holder.node)) {
+        LeaseHolder next = new LeaseHolder();
+        next.domain = holder.domain;
+        next.uid = holder.uid;
+        next.mode = holder.mode;
+        next.node = target;
+        next.epoch = ++epoch;
+        next.grantedAt = now.toString();
+        holders.add(next);
+        moved.add(new Arbitration.Move(holder, next));
+        continue;
+      }
       String reason = removable.apply(holder);
       if (reason == null) {
         holders.add(holder);
@@ -115,7 +140,7 @@ public final class LeaseArbiter {
         Conditions.next(old.conditions, CONTENDED, !queue.isEmpty(), queue.isEmpty() ? "NoWaiters" : "Waiters",
             queue.isEmpty() ? "nobody is waiting" : queue.size() + " waiting; first: " + queue.get(0).domain
                 + " (" + queue.get(0).reason + ")", status.observedGeneration, now));
-    return new Arbitration(status, granted, removed);
+    return new Arbitration(status, granted, removed, moved);
   }
 
   /** Why {@code mode} cannot be granted next to {@code holders} now, or null if it can. */

@@ -31,6 +31,7 @@ import io.lockwarden.operator.fence.NodeLivenessEventSource;
 import io.lockwarden.operator.grant.Arbitration;
 import io.lockwarden.operator.grant.LeaseArbiter;
 import io.lockwarden.operator.grant.LeaseRequest;
+import io.lockwarden.operator.handoff.HandOff;
 import io.lockwarden.operator.observe.EventRecorder;
 import io.lockwarden.operator.observe.OperatorMetrics;
 import java.time.Duration;
@@ -199,7 +200,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     boolean[] waitingOnTimer = {false};
     String blocked = deleting ? DELETING
         : requests.isEmpty() ? null : pathClaims.blockReason(lease, leasesWithPath(lease.getSpec().path));
-    Arbitration arbitration = LeaseArbiter.decide(lease, requests, holder -> {
+    Arbitration arbitration = LeaseArbiter.decide(lease, requests, holder -> deleting ? null : moveTo(holder), holder -> {
       String reason = removalReason(lease, holder, client);
       if (reason == null && goneSince.containsKey(name + "/" + holder.uid)) {
         waitingOnTimer[0] = true;
@@ -236,6 +237,16 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
         busy != null ? busy : "no holder reports a foreign lock on the disk", arbitration.status().observedGeneration,
         Instant.now()));
     arbitration.status().conditions = conditions;
+  }
+
+  /** Where a migration hand-off (or its roll-back) moves this holder's grant now, or null. */
+  private String moveTo(LeaseHolder holder) {
+    String[] key = holder.domain.split("/", 2);
+    SupervisedDomain domain = domains.get(new ResourceID(key[1], key[0])).orElse(null);
+    if (domain == null || !domain.getMetadata().getUid().equals(holder.uid) || domain.getStatus() == null) {
+      return null;
+    }
+    return HandOff.moveTo(domain.getStatus().migration, holder.node, domain.getStatus().node, liveness::isDead);
   }
 
   /** The domains asking for this lease now, oldest domain first, each with its mode and node. */
@@ -388,6 +399,12 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       } else {
         events.warning(written, "Revoked", message);
       }
+    }
+    for (Arbitration.Move move : arbitration.moved()) {
+      log.info("event=handed-off lease={} domain={} from={} fromEpoch={} to={} epoch={}", name, move.to().domain,
+          move.from().node, move.from().epoch, move.to().node, move.to().epoch);
+      events.normal(written, "HandedOff", move.to().domain + " moved from " + move.from().node + " (epoch "
+          + move.from().epoch + ") to " + move.to().node + " at epoch " + move.to().epoch);
     }
     for (LeaseHolder h : arbitration.granted()) {
       Long asked = firstAsked.remove(name + "/" + h.uid);

@@ -17,6 +17,7 @@ public final class OperatorMetrics {
   private final Timer grantLatency;
   private final Counter nodeFenced;
   private final Counter splitBrain;
+  private final Timer handoff;
   private final Map<String, AtomicInteger> waitingByLease = new ConcurrentHashMap<>();
 
   public OperatorMetrics(MeterRegistry registry, Supplier<Number> nodesAlive) {
@@ -39,6 +40,26 @@ public final class OperatorMetrics {
     for (String controller : new String[] {"disklease", "superviseddomain"}) {
       reconcileErrors(controller);
     }
+    for (String result : new String[] {"completed", "cancelled", "failed"}) {
+      migrations(result);
+    }
+    this.handoff = Timer.builder("lockwarden.handoff")
+        .description("Migration blackout: from the source's release to the target running with every lock")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofMinutes(1)).register(registry);
+  }
+
+  /** A migration ended: completed (with its hand-off time, if known), cancelled or failed. */
+  public void migration(String result, Long handoffMillis) {
+    migrations(result).increment();
+    if (handoffMillis != null) {
+      handoff.record(Duration.ofMillis(handoffMillis));
+    }
+  }
+
+  private Counter migrations(String result) {
+    return Counter.builder("lockwarden.migrations").description("Migrations that ended, by result")
+        .tag("result", result).register(registry);
   }
 
   public void granted(AccessMode mode, Duration sinceRequest) {

@@ -1,0 +1,249 @@
+package io.lockwarden.e2e.migration;
+
+import static io.lockwarden.testing.TestObjects.uniqueName;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.MigrationStatus;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.e2e.harness.LocalSystem;
+import io.lockwarden.e2e.harness.Signals;
+import io.lockwarden.testing.Await;
+import io.lockwarden.testing.ControlPlane;
+import io.lockwarden.testing.ControlPlaneExtension;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Migration between two real agents with real processes and locks: the hand-off, cancel, and the failures of the
+ * issue's table, each ending with at most one runner. Timeouts as in AgentFencingIT.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class MigrationIT {
+  private static final Map<String, String> OPERATOR = Map.of("LOCKWARDEN_NODE_TIMEOUT", "8s", "LOCKWARDEN_GRACE", "1s");
+  private static final Map<String, String> AGENT = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s",
+      "LOCKWARDEN_FENCE_TIMEOUT", "6s", "LOCKWARDEN_PAUSE_TIMEOUT", "10s");
+  private static LocalSystem system;
+
+  @BeforeAll
+  static void start(ControlPlane controlPlane) {
+    system = LocalSystem.start(controlPlane, "mig", OPERATOR, AGENT, "a", "b");
+  }
+
+  @AfterEach
+  void everyAgentAwake() {
+    system.agent("a").thaw();
+    system.agent("b").thaw();
+  }
+
+  @AfterAll
+  static void stop() {
+    system.close();
+  }
+
+  @Test
+  void aLiveMigrationMovesTheGrantsWithNewEpochsAndTheWorkloadCarriesOnOnTheTarget() {
+    String root = uniqueName("live") + ".img";
+    String data = uniqueName("data") + ".img";
+    String vm = uniqueName("vm");
+    system.create(system.workload(vm, "a", system.exclusive(root), system.shared(data)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    long rootEpoch = system.holders(root).get(0).epoch;
+
+    migrate(vm, "b", "Live");
+
+    SupervisedDomain done = awaitMigration(vm, MigrationStatus.COMPLETED);
+    SupervisedDomain onB = system.awaitRunning(vm, "b");
+    assertThat(done.getStatus().migration.handoffMillis).isNotNull().isNotNegative();
+    assertThat(onB.getStatus().pid).isNotEqualTo(onA.getStatus().pid);
+    Await.until("the source process is terminated", LocalSystem.WAIT, () -> !Signals.alive(onA.getStatus().pid));
+    LeaseHolder moved = system.holders(root).get(0);
+    assertThat(moved.node).isEqualTo(system.node("b"));
+    assertThat(moved.epoch).isGreaterThan(rootEpoch);
+    assertThat(system.holders(data)).extracting(h -> h.node).containsExactly(system.node("b"));
+    Await.until("the workload writes on b with its new token", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + moved.epoch + ",") && r.contains("\"node\":\"" + system.node("b"))));
+    assertOneWriterAtATime(system.records(root), rootEpoch, moved.epoch);
+    Await.until("an Event for the completed migration", LocalSystem.WAIT, () -> system.admin.v1().events()
+        .inNamespace(system.apps).list().getItems().stream()
+        .anyMatch(e -> vm.equals(e.getInvolvedObject().getName()) && "MigrationCompleted".equals(e.getReason())));
+    Await.until("the hand-off is counted", LocalSystem.WAIT, () -> system.operator().get("/metrics")
+        .matches("(?s).*lockwarden_migrations_total\\{result=\"completed\"\\} [1-9].*"));
+    system.delete(vm);
+  }
+
+  @Test
+  void aColdMigrationStopsTheSourceAndStartsTheTarget() {
+    String root = uniqueName("cold") + ".img";
+    String vm = uniqueName("vm");
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    long epoch = system.holders(root).get(0).epoch;
+
+    migrate(vm, "b", "Cold");
+
+    awaitMigration(vm, MigrationStatus.COMPLETED);
+    SupervisedDomain onB = system.awaitRunning(vm, "b");
+    assertThat(Signals.alive(onA.getStatus().pid)).isFalse();
+    long newEpoch = system.holders(root).get(0).epoch;
+    assertThat(newEpoch).isGreaterThan(epoch);
+    Await.until("the workload writes on b", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + newEpoch + ",")));
+    assertOneWriterAtATime(system.records(root), epoch, newEpoch);
+    assertThat(onB.getStatus().node).isEqualTo(system.node("b"));
+    system.delete(vm);
+  }
+
+  @Test
+  void removingTheRequestBeforeTheHandOffCancelsItAndLeavesTheSourceRunning() {
+    String root = uniqueName("cancel") + ".img";
+    String vm = uniqueName("vm");
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    system.agent("b").freeze(); // the target never gets ready: the migration stays in Preparing
+
+    migrate(vm, "b", "Live");
+    awaitMigration(vm, MigrationStatus.PREPARING);
+    system.patch(vm, "{\"spec\":{\"migration\":null}}");
+
+    SupervisedDomain cancelled = awaitMigration(vm, MigrationStatus.CANCELLED);
+    assertThat(cancelled.getStatus().node).isEqualTo(system.node("a"));
+    assertThat(cancelled.getStatus().pid).isEqualTo(onA.getStatus().pid);
+    assertThat(Signals.state(onA.getStatus().pid)).isIn("S", "R");
+    system.agent("b").thaw();
+    system.awaitNodesAlive(2);
+    assertThat(system.awaitRunning(vm, "a").getStatus().pid).isEqualTo(onA.getStatus().pid);
+    system.delete(vm);
+  }
+
+  @Test
+  void theTargetDyingWhilePreparingCancelsTheMigration() {
+    String root = uniqueName("tdies") + ".img";
+    String vm = uniqueName("vm");
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    system.agent("b").freeze();
+
+    migrate(vm, "b", "Live");
+    SupervisedDomain cancelled = awaitMigration(vm, MigrationStatus.CANCELLED);
+
+    assertThat(cancelled.getStatus().migration.message).contains("died while preparing");
+    assertThat(system.awaitRunning(vm, "a").getStatus().pid).isEqualTo(onA.getStatus().pid);
+    system.agent("b").thaw();
+    system.awaitNodesAlive(2);
+    system.delete(vm);
+  }
+
+  @Test
+  void aTargetThatCannotTakeALockRollsBackToTheSourceWithANewEpoch() throws Exception {
+    String root = uniqueName("busy") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    long epoch = system.holders(root).get(0).epoch;
+    // A foreign process that grabs byte 0 the moment the source lets go of it, as a stray QEMU could.
+    Process grabber = new ProcessBuilder("python3", "-c", String.join("\n",
+        "import fcntl, sys, time",
+        "f = open(sys.argv[1], 'r+')",
+        "while True:",
+        "    try:",
+        "        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)",
+        "        break",
+        "    except OSError:",
+        "        time.sleep(0.001)",
+        "print('locked', flush=True)",
+        "time.sleep(3600)"), system.disk(root)).redirectErrorStream(true).start();
+    try {
+      migrate(vm, "b", "Live");
+      SupervisedDomain failed = awaitMigration(vm, MigrationStatus.FAILED);
+      assertThat(failed.getStatus().migration.message).contains("rolled back").contains("locked outside lockwarden");
+      LeaseHolder back = Await.value("the grant back on a", LocalSystem.WAIT, () -> {
+        List<LeaseHolder> holders = system.holders(root);
+        return holders.size() == 1 && holders.get(0).node.equals(system.node("a")) ? holders.get(0) : null;
+      });
+      assertThat(back.epoch).as("two moves: there and back, each a new token").isEqualTo(epoch + 2);
+    } finally {
+      grabber.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    SupervisedDomain resumed = system.awaitRunning(vm, "a");
+    assertThat(resumed.getStatus().pid).as("the same source process, resumed").isEqualTo(onA.getStatus().pid);
+    Await.until("the source writes again with the newest token", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + (epoch + 2) + ",")));
+    assertThat(system.records(root)).noneMatch(r -> r.contains("\"epoch\":" + (epoch + 1) + ","));
+    system.delete(vm);
+  }
+
+  @Test
+  void anOperatorRestartDuringTheHandOffStillCompletesIt() {
+    String root = uniqueName("oprestart") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    system.awaitRunning(vm, "a");
+    long epoch = system.holders(root).get(0).epoch;
+    system.agent("b").freeze(); // the hand-off cannot finish while the target's agent hangs
+    migrate(vm, "b", "Live");
+    awaitMigration(vm, MigrationStatus.PREPARING);
+    system.operator().kill();
+    system.agent("b").thaw();
+    system.startOperator();
+
+    awaitMigration(vm, MigrationStatus.COMPLETED);
+    system.awaitRunning(vm, "b");
+    assertThat(system.holders(root).get(0).epoch).isEqualTo(epoch + 1);
+    system.delete(vm);
+  }
+
+  @Test
+  void aTargetAgentRestartedDuringTheMigrationStillCompletesIt() {
+    String root = uniqueName("agrestart") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+
+    migrate(vm, "b", "Live");
+    system.agent("b").kill(); // wherever the migration is: before, while or after the target prepares
+    system.startAgent("b");
+
+    awaitMigration(vm, MigrationStatus.COMPLETED);
+    SupervisedDomain onB = system.awaitRunning(vm, "b");
+    Await.until("the source process is terminated", LocalSystem.WAIT, () -> !Signals.alive(onA.getStatus().pid));
+    assertThat(onB.getStatus().pid).isNotEqualTo(onA.getStatus().pid);
+    system.delete(vm);
+  }
+
+  private static void migrate(String vm, String shortNode, String mode) {
+    system.patch(vm, "{\"spec\":{\"migration\":{\"targetNode\":\"" + system.node(shortNode) + "\",\"mode\":\"" + mode
+        + "\"}}}");
+  }
+
+  private static SupervisedDomain awaitMigration(String vm, String phase) {
+    return Await.value(vm + " migration " + phase, LocalSystem.WAIT, () -> {
+      SupervisedDomain d = system.domain(vm);
+      return d.getStatus() != null && d.getStatus().migration != null && phase.equals(d.getStatus().migration.phase)
+          ? d : null;
+    });
+  }
+
+  /** On the disk, no record of the old grant after the first record of the new one. */
+  private static void assertOneWriterAtATime(List<String> records, long oldEpoch, long newEpoch) {
+    int firstNew = -1;
+    for (int i = 0; i < records.size(); i++) {
+      if (firstNew < 0 && records.get(i).contains("\"epoch\":" + newEpoch + ",")) {
+        firstNew = i;
+      }
+      if (firstNew >= 0) {
+        assertThat(records.get(i)).doesNotContain("\"epoch\":" + oldEpoch + ",");
+      }
+    }
+  }
+}

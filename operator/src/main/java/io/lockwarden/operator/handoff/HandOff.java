@@ -1,0 +1,167 @@
+package io.lockwarden.operator.handoff;
+
+import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.api.v1alpha1.MigrationMode;
+import io.lockwarden.api.v1alpha1.MigrationRequest;
+import io.lockwarden.api.v1alpha1.MigrationStatus;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * The operator's side of a migration, as a pure function of the domain's spec and status (the seed's PrepareMigrate,
+ * CompleteMigrateIn/Out and MIGRATE_CANCEL, made declarative). Every step is recorded in status.migration, so an
+ * operator restart resumes where the last one stopped.
+ *
+ * <pre>
+ * (none) --spec.migration--> Preparing --target ready--> TargetReady --> HandingOff --target runs--> Completed
+ *            Preparing/TargetReady: spec.migration removed or the target dead: Cancelled; the target refuses: Failed
+ *            HandingOff: the target cannot take a lock, or dies: Failed, rolled back to the source
+ *                        the source dies before it released: Failed (the node's grants are revoked as usual)
+ * </pre>
+ * The grants themselves move in the lease controller (see {@link #moveTo}), one DiskLease write each, epoch + 1.
+ */
+public final class HandOff {
+  private HandOff() {}
+
+  /**
+   * @param status the operator's fields for status.migration now (null: no migration), and the node to place the
+   *     domain on (null: leave placement alone)
+   * @param event what happened in this step, for an Event and the log, or null
+   */
+  public record Step(MigrationStatus status, String node, String event, String result) {}
+
+  /** What the step needs to know about the domain, read from its spec, status and the DiskLeases. */
+  public record Facts(MigrationRequest request, MigrationStatus current, String placedNode, DomainPhase phase,
+      long generation, List<String> candidates, Predicate<String> alive, Predicate<String> dead,
+      Predicate<String> holdsEveryGrantOn) {}
+
+  public static Step next(Facts f, Instant now) {
+    MigrationStatus cur = f.current();
+    MigrationRequest req = f.request();
+    if (cur == null || !MigrationStatus.isActive(cur)) {
+      boolean asked = req != null && req.targetNode != null && !req.targetNode.equals(f.placedNode())
+          && (cur == null || !Objects.equals(cur.requestGeneration, f.generation()));
+      return asked ? start(f, now) : new Step(operatorPart(cur), null, null, null);
+    }
+    MigrationStatus next = operatorPart(cur);
+    String target = cur.target;
+    String source = cur.source;
+    MigrationStatus.Incoming in = cur.incoming != null && target.equals(cur.incoming.node) ? cur.incoming : null;
+    MigrationStatus.Outgoing out = cur.outgoing != null && source.equals(cur.outgoing.node) ? cur.outgoing : null;
+    boolean handingOff = MigrationStatus.HANDING_OFF.equals(cur.phase);
+    if (!handingOff) {
+      if (req == null || !target.equals(req.targetNode)) {
+        return end(next, MigrationStatus.CANCELLED, "spec.migration was removed or changed before the hand-off", null);
+      }
+      if (f.dead().test(target)) {
+        return end(next, MigrationStatus.CANCELLED, "the target node " + target + " died while preparing", null);
+      }
+      if (in != null && in.failure != null) {
+        return end(next, MigrationStatus.FAILED, "the target cannot prepare: " + in.failure, null);
+      }
+      if (MigrationStatus.PREPARING.equals(cur.phase) && Boolean.TRUE.equals(in == null ? null : in.ready)) {
+        next.phase = MigrationStatus.TARGET_READY;
+        next.message = "the target holds a prepared process and the shared locks";
+        return new Step(next, null, MigrationStatus.TARGET_READY, null);
+      }
+      if (MigrationStatus.TARGET_READY.equals(cur.phase)) {
+        next.phase = MigrationStatus.HANDING_OFF;
+        next.message = "the source stops and releases; the grants move to " + target;
+        return new Step(next, null, MigrationStatus.HANDING_OFF, null);
+      }
+      return new Step(next, null, null, null);
+    }
+    // The hand-off.
+    if (in != null && in.failure != null) {
+      return end(next, MigrationStatus.FAILED, "rolled back to " + source + ": the target " + in.failure, source);
+    }
+    if (f.dead().test(target)) {
+      return end(next, MigrationStatus.FAILED, "rolled back to " + source + ": the target node died", source);
+    }
+    if (out == null && f.dead().test(source)) {
+      return end(next, MigrationStatus.FAILED, "the source node died before it released; its grants are revoked",
+          null);
+    }
+    if (in != null && in.runningAtMillis != null && target.equals(f.placedNode()) && f.phase() == DomainPhase.Running) {
+      next.phase = MigrationStatus.COMPLETED;
+      next.handoffMillis = out == null || out.releasedAtMillis == null ? null
+          : Math.max(0, in.runningAtMillis - out.releasedAtMillis);
+      next.message = "running on " + target + (next.handoffMillis == null ? "" : "; hand-off " + next.handoffMillis
+          + " ms");
+      return new Step(next, target, MigrationStatus.COMPLETED, "completed");
+    }
+    if (out != null && f.holdsEveryGrantOn().test(target)) {
+      return new Step(next, target, null, null); // every grant moved: the target's agent takes over
+    }
+    return new Step(next, null, null, null);
+  }
+
+  /**
+   * The node a holder's grant moves to now, or null. Forward, once the source has stopped its process and released
+   * its Exclusive locks; back, once the failed target's supervisor is gone. Never to a node that is dead.
+   */
+  public static String moveTo(MigrationStatus m, String holderNode, String placedNode, Predicate<String> dead) {
+    if (m == null || m.source == null || m.target == null) {
+      return null;
+    }
+    boolean released = m.outgoing != null && m.source.equals(m.outgoing.node) && m.outgoing.releasedAtMillis != null;
+    if (MigrationStatus.HANDING_OFF.equals(m.phase) && holderNode.equals(m.source) && released
+        && !dead.test(m.target)) {
+      return m.target;
+    }
+    boolean targetGone = m.incoming != null && m.target.equals(m.incoming.node)
+        && Boolean.TRUE.equals(m.incoming.stopped);
+    if (MigrationStatus.FAILED.equals(m.phase) && holderNode.equals(m.target) && targetGone
+        && m.source.equals(placedNode) && !dead.test(m.source)) {
+      return m.source;
+    }
+    return null;
+  }
+
+  private static Step start(Facts f, Instant now) {
+    MigrationRequest req = f.request();
+    MigrationStatus m = new MigrationStatus();
+    m.source = f.placedNode();
+    m.target = req.targetNode;
+    m.mode = req.mode == null ? MigrationMode.Live : req.mode;
+    m.startedAt = now.toString();
+    m.requestGeneration = f.generation();
+    String refusal = f.phase() != DomainPhase.Running ? "the domain is not running (phase " + f.phase()
+        + "); change spec.placement instead"
+        : !f.alive().test(req.targetNode) ? "the target node " + req.targetNode + " is not alive"
+        : f.candidates() != null && !f.candidates().isEmpty() && !f.candidates().contains(req.targetNode)
+            ? "the target node " + req.targetNode + " is not in spec.placement.nodes"
+            : null;
+    if (refusal != null) {
+      return end(m, MigrationStatus.FAILED, refusal, null);
+    }
+    m.phase = MigrationStatus.PREPARING;
+    m.message = "the target prepares: shared locks and a held process";
+    return new Step(m, null, MigrationStatus.PREPARING, null);
+  }
+
+  private static Step end(MigrationStatus m, String phase, String message, String node) {
+    m.phase = phase;
+    m.message = message;
+    return new Step(m, node, phase, phase.equals(MigrationStatus.CANCELLED) ? "cancelled" : "failed");
+  }
+
+  /** The operator's own fields of a migration status: never the agents' sides. */
+  private static MigrationStatus operatorPart(MigrationStatus m) {
+    if (m == null) {
+      return null;
+    }
+    MigrationStatus copy = new MigrationStatus();
+    copy.phase = m.phase;
+    copy.source = m.source;
+    copy.target = m.target;
+    copy.mode = m.mode;
+    copy.startedAt = m.startedAt;
+    copy.handoffMillis = m.handoffMillis;
+    copy.message = m.message;
+    copy.requestGeneration = m.requestGeneration;
+    return copy;
+  }
+}
