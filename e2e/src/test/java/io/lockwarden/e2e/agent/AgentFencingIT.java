@@ -8,6 +8,7 @@ import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.JavaProcess;
 import io.lockwarden.e2e.harness.LocalSystem;
+import io.lockwarden.e2e.harness.Records;
 import io.lockwarden.e2e.harness.Signals;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
@@ -143,7 +144,7 @@ class AgentFencingIT {
     assertThat(newEpoch).isGreaterThan(oldEpoch);
     Await.until("the new copy writes", LocalSystem.WAIT, () -> system.records(file).stream()
         .anyMatch(r -> r.contains("\"epoch\":" + newEpoch + ",")));
-    assertOldEpochNeverWritesAfterTheNew(system.records(file), oldEpoch, newEpoch);
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(file), oldEpoch, newEpoch);
     system.agent("a").thaw();
     assertThat(system.awaitRunning(vm, "b").getStatus().pid).isEqualTo(onB.getStatus().pid);
     system.delete(vm);
@@ -173,23 +174,9 @@ class AgentFencingIT {
     assertThat(system.condition(vm, DomainConditions.FENCED).getReason()).isEqualTo(DomainConditions.REASON_FAILED_OVER);
     Await.until("the new copy writes", LocalSystem.WAIT, () -> system.records(file).stream()
         .anyMatch(r -> r.contains("\"epoch\":" + newEpoch + ",")));
-    assertOldEpochNeverWritesAfterTheNew(system.records(file), oldEpoch, newEpoch);
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(file), oldEpoch, newEpoch);
     assertThat(onA.getStatus().node).isEqualTo(system.node("a"));
     system.delete(vm);
-  }
-
-  /** On the disk, every record of the old grant comes before the first record of the new one: never two writers. */
-  private static void assertOldEpochNeverWritesAfterTheNew(List<String> records, long oldEpoch, long newEpoch) {
-    int firstNew = -1;
-    for (int i = 0; i < records.size(); i++) {
-      if (records.get(i).contains("\"epoch\":" + newEpoch + ",") && firstNew < 0) {
-        firstNew = i;
-      }
-      if (firstNew >= 0) {
-        assertThat(records.get(i)).as("record " + i + " after the new holder's first").doesNotContain(
-            "\"epoch\":" + oldEpoch + ",");
-      }
-    }
   }
 
   private static String supervisorLog(String shortNode, SupervisedDomain domain) {

@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
-import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.JavaProcess;
@@ -44,7 +43,7 @@ public final class AgentBenchmark {
     try (ControlPlane controlPlane = ControlPlane.start()) {
       KubernetesClient admin = controlPlane.admin();
       progress("baseline: 300 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = baseline(admin, 300);
+      double[] baseline = Stats.baseline(admin, 300);
 
       progress("starting the operator and three agents (default timeouts)");
       try (LocalSystem system = LocalSystem.start(controlPlane, "bench", Map.of(), Map.of(), "a", "b", "c")) {
@@ -134,11 +133,11 @@ public final class AgentBenchmark {
     StringBuilder md = new StringBuilder();
     md.append("| measurement | n | p50 | p99 | max | p50 / baseline p50 | p99 / baseline p99 |\n");
     md.append("|---|---|---|---|---|---|---|\n");
-    md.append(row("baseline: one status PUT with resourceVersion (ms)", baseline, baseline));
-    md.append(row("create to process running (ms), " + RATE + " domains/s on 3 agents", toRunning, baseline));
+    md.append(Stats.row("baseline: one status PUT with resourceVersion (ms)", baseline, baseline));
+    md.append(Stats.row("create to process running (ms), " + RATE + " domains/s on 3 agents", toRunning, baseline));
     md.append("\n| resource | value |\n|---|---|\n");
     md.append(String.format("| supervisor RSS, p50 / max over %d (MiB) | %.1f / %.1f |%n", supervisorRss.length,
-        percentile(supervisorRss, 50), supervisorRss[supervisorRss.length - 1]));
+        Stats.percentile(supervisorRss, 50), supervisorRss[supervisorRss.length - 1]));
     md.append(String.format("| agent RSS with %d domains (MiB) | %.1f |%n", DOMAINS / 3 + (DOMAINS % 3 > 0 ? 1 : 0),
         agentRss));
     md.append(String.format("| agent CPU at idle with those domains (cores, 20 s window) | %.3f |%n", idleCpu));
@@ -146,34 +145,6 @@ public final class AgentBenchmark {
         + Arrays.stream(pausedAfter).mapToObj(v -> String.format("%.0f", v)).reduce((a, b) -> a + ", " + b).orElse("")
         + " |\n|---|---|\n");
     return md.toString();
-  }
-
-  private static String row(String what, double[] values, double[] baseline) {
-    double p50 = percentile(values, 50);
-    double p99 = percentile(values, 99);
-    return String.format("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", what, values.length, p50, p99,
-        values[values.length - 1], p50 / percentile(baseline, 50), p99 / percentile(baseline, 99));
-  }
-
-  private static double percentile(double[] sorted, int p) {
-    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(index, sorted.length - 1))];
-  }
-
-  /** Status updates with optimistic concurrency on one DiskLease, one after the other: round trips in ms. */
-  private static double[] baseline(KubernetesClient admin, int n) {
-    DiskLease lease = admin.resource(TestObjects.diskLease(TestObjects.uniqueName("baseline"), "/srv/bench/baseline.img"))
-        .create();
-    double[] millis = new double[n];
-    for (int i = 0; i < n; i++) {
-      lease.setStatus(new io.lockwarden.api.v1alpha1.DiskLeaseStatus());
-      lease.getStatus().epoch = (long) i;
-      long start = System.nanoTime();
-      lease = admin.resource(lease).updateStatus();
-      millis[i] = (System.nanoTime() - start) / 1e6;
-    }
-    Arrays.sort(millis);
-    return millis;
   }
 
   private static double rssMiB(long pid) {

@@ -2,13 +2,11 @@ package io.lockwarden.e2e.bench;
 
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
-import io.lockwarden.testing.TestObjects;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +27,7 @@ public final class MigrationBenchmark {
   public static void main(String[] args) throws Exception {
     try (ControlPlane controlPlane = ControlPlane.start()) {
       var admin = controlPlane.admin();
-      double[] baseline = baseline(admin, 300);
+      double[] baseline = Stats.baseline(admin, 300);
       try (LocalSystem system = LocalSystem.start(controlPlane, "benchmig", Map.of(), Map.of(), "a", "b")) {
         SupervisedDomain domain = system.workload("vm", "a", system.exclusive("vm.img"), system.shared("data.img"));
         system.create(domain);
@@ -59,9 +57,9 @@ public final class MigrationBenchmark {
         StringBuilder md = new StringBuilder();
         md.append("| measurement | n | p50 ms | p99 ms | max ms | p50 / baseline p50 | p99 / baseline p99 |\n");
         md.append("|---|---|---|---|---|---|---|\n");
-        md.append(row("baseline: one status PUT with resourceVersion", baseline, baseline));
-        md.append(row("hand-off blackout (handoffMillis), Live", blackout, baseline));
-        md.append(row("request to Completed (prepare + hand-off)", total, baseline));
+        md.append(Stats.row("baseline: one status PUT with resourceVersion", baseline, baseline));
+        md.append(Stats.row("hand-off blackout (handoffMillis), Live", blackout, baseline));
+        md.append(Stats.row("request to Completed (prepare + hand-off)", total, baseline));
         Files.createDirectories(Path.of("target", "bench"));
         Files.writeString(Path.of("target", "bench", "migration.md"), md.toString());
         system.delete("vm");
@@ -70,28 +68,4 @@ public final class MigrationBenchmark {
     }
   }
 
-  private static String row(String what, double[] v, double[] baseline) {
-    return String.format("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", what, v.length, p(v, 50), p(v, 99),
-        v[v.length - 1], p(v, 50) / p(baseline, 50), p(v, 99) / p(baseline, 99));
-  }
-
-  private static double p(double[] sorted, int p) {
-    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(index, sorted.length - 1))];
-  }
-
-  private static double[] baseline(io.fabric8.kubernetes.client.KubernetesClient admin, int n) {
-    DiskLease lease = admin.resource(TestObjects.diskLease(TestObjects.uniqueName("baseline"), "/srv/bench/b.img"))
-        .create();
-    double[] millis = new double[n];
-    for (int i = 0; i < n; i++) {
-      lease.setStatus(new io.lockwarden.api.v1alpha1.DiskLeaseStatus());
-      lease.getStatus().epoch = (long) i;
-      long start = System.nanoTime();
-      lease = admin.resource(lease).updateStatus();
-      millis[i] = (System.nanoTime() - start) / 1e6;
-    }
-    Arrays.sort(millis);
-    return millis;
-  }
 }

@@ -8,6 +8,7 @@ import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
+import io.lockwarden.e2e.harness.Records;
 import io.lockwarden.e2e.harness.Signals;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
@@ -70,7 +71,7 @@ class MigrationIT {
     assertThat(system.holders(data)).extracting(h -> h.node).containsExactly(system.node("b"));
     Await.until("the workload writes on b with its new token", LocalSystem.WAIT, () -> system.records(root).stream()
         .anyMatch(r -> r.contains("\"epoch\":" + moved.epoch + ",") && r.contains("\"node\":\"" + system.node("b"))));
-    assertOneWriterAtATime(system.records(root), rootEpoch, moved.epoch);
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(root), rootEpoch, moved.epoch);
     Await.until("an Event for the completed migration", LocalSystem.WAIT, () -> system.admin.v1().events()
         .inNamespace(system.apps).list().getItems().stream()
         .anyMatch(e -> vm.equals(e.getInvolvedObject().getName()) && "MigrationCompleted".equals(e.getReason())));
@@ -96,7 +97,7 @@ class MigrationIT {
     assertThat(newEpoch).isGreaterThan(epoch);
     Await.until("the workload writes on b", LocalSystem.WAIT, () -> system.records(root).stream()
         .anyMatch(r -> r.contains("\"epoch\":" + newEpoch + ",")));
-    assertOneWriterAtATime(system.records(root), epoch, newEpoch);
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(root), epoch, newEpoch);
     assertThat(onB.getStatus().node).isEqualTo(system.node("b"));
     system.delete(vm);
   }
@@ -234,16 +235,4 @@ class MigrationIT {
     });
   }
 
-  /** On the disk, no record of the old grant after the first record of the new one. */
-  private static void assertOneWriterAtATime(List<String> records, long oldEpoch, long newEpoch) {
-    int firstNew = -1;
-    for (int i = 0; i < records.size(); i++) {
-      if (firstNew < 0 && records.get(i).contains("\"epoch\":" + newEpoch + ",")) {
-        firstNew = i;
-      }
-      if (firstNew >= 0) {
-        assertThat(records.get(i)).doesNotContain("\"epoch\":" + oldEpoch + ",");
-      }
-    }
-  }
 }
