@@ -16,7 +16,6 @@ import io.lockwarden.testing.ControlPlaneExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -26,21 +25,18 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Agent restarts, hung agents and dead nodes, with real agents, supervisors, processes and locks. Timeouts: agent
- * renewals every 1 s, fenceTimeout 6 s (the default), pauseTimeout 10 s; operator nodeTimeout 8 s + grace 1 s, which
- * keeps the safety rule fenceTimeout + 0.2 s &lt; nodeTimeout + grace (docs/safety.md, TIME-2).
+ * Agent restarts, hung agents and dead nodes, with real agents, supervisors, processes and locks. Timeouts:
+ * {@link LocalSystem#FENCING_AGENT} and {@link LocalSystem#FENCING_OPERATOR}.
  */
 @ExtendWith(ControlPlaneExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentFencingIT {
-  private static final Map<String, String> OPERATOR = Map.of("LOCKWARDEN_NODE_TIMEOUT", "8s", "LOCKWARDEN_GRACE", "1s");
-  private static final Map<String, String> AGENT = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s",
-      "LOCKWARDEN_FENCE_TIMEOUT", "6s", "LOCKWARDEN_PAUSE_TIMEOUT", "10s");
   private static LocalSystem system;
 
   @BeforeAll
   static void start(ControlPlane controlPlane) {
-    system = LocalSystem.start(controlPlane, "fence", OPERATOR, AGENT, "a", "b");
+    system = LocalSystem.start(controlPlane, "fence", LocalSystem.FENCING_OPERATOR,
+        LocalSystem.FENCING_AGENT, "a", "b");
   }
 
   @AfterAll

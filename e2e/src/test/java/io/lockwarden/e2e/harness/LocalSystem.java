@@ -35,6 +35,15 @@ import java.util.stream.Stream;
  */
 public final class LocalSystem implements AutoCloseable {
   public static final Duration WAIT = Duration.ofSeconds(60);
+  /**
+   * Timeouts for tests that hang and kill nodes: agent renewals every 1 s, fenceTimeout 6 s (the default), pauseTimeout
+   * 10 s; operator nodeTimeout 8 s + grace 1 s, which keeps fenceTimeout + 0.2 s &lt; nodeTimeout + grace (safety.md,
+   * TIME-2).
+   */
+  public static final Map<String, String> FENCING_OPERATOR =
+      Map.of("LOCKWARDEN_NODE_TIMEOUT", "8s", "LOCKWARDEN_GRACE", "1s");
+  public static final Map<String, String> FENCING_AGENT = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s",
+      "LOCKWARDEN_FENCE_TIMEOUT", "6s", "LOCKWARDEN_PAUSE_TIMEOUT", "10s");
   /** The demo workload shipped with the project. */
   public static final Path WORKLOAD = Path.of("workload", "lockwarden-demo-workload").toAbsolutePath();
 

@@ -14,7 +14,6 @@ import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -28,14 +27,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(ControlPlaneExtension.class)
 class MigrationIT {
-  private static final Map<String, String> OPERATOR = Map.of("LOCKWARDEN_NODE_TIMEOUT", "8s", "LOCKWARDEN_GRACE", "1s");
-  private static final Map<String, String> AGENT = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s",
-      "LOCKWARDEN_FENCE_TIMEOUT", "6s", "LOCKWARDEN_PAUSE_TIMEOUT", "10s");
   private static LocalSystem system;
 
   @BeforeAll
   static void start(ControlPlane controlPlane) {
-    system = LocalSystem.start(controlPlane, "mig", OPERATOR, AGENT, "a", "b");
+    system = LocalSystem.start(controlPlane, "mig", LocalSystem.FENCING_OPERATOR,
+        LocalSystem.FENCING_AGENT, "a", "b");
   }
 
   @AfterEach

@@ -303,12 +303,15 @@ public final class NodeAgent implements AutoCloseable {
     try {
       synchronized (this) {
         Set<String> seen = new HashSet<>();
+        boolean inHandOff = false;
         for (SupervisedDomain domain : domains.getStore().list()) {
           String uid = domain.getMetadata().getUid();
           List<DiskLease> held = leases.getIndexer().byIndex(HOLDER_UID, uid);
           boolean placedHere = node.equals(DomainIntent.node(domain));
           MigrationStatus migration = migrationOf(domain);
           boolean target = migration != null && node.equals(migration.target);
+          inHandOff |= migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase)
+              && (target || node.equals(migration.source));
           DomainRecord record = records.get(uid);
           if (!placedHere && record == null && held.isEmpty() && !target) {
             continue;
@@ -342,9 +345,7 @@ public final class NodeAgent implements AutoCloseable {
           }
         }
         forgetDeleted(seen);
-        handOffInProgress = domains.getStore().list().stream().map(NodeAgent::migrationOf)
-            .anyMatch(m -> MigrationStatus.HANDING_OFF.equals(m == null ? null : m.phase)
-                && (node.equals(m.source) || node.equals(m.target)));
+        handOffInProgress = inHandOff;
         metrics.supervisorsRunning((int) records.values().stream().filter(r -> r.supervision != null).count());
       }
     } catch (RuntimeException e) {
@@ -641,10 +642,10 @@ public final class NodeAgent implements AutoCloseable {
       if (disk.mode == null || disk.mode == AccessMode.Exclusive) {
         continue; // Exclusive disks are locked only at the hand-off
       }
-      DiskLease lease = leases.getStore().list().stream().filter(l -> disk.leaseName != null
-          ? disk.leaseName.equals(l.getMetadata().getName())
-          : l.getStatus() != null && l.getStatus().holders.stream().anyMatch(h -> uid.equals(h.uid))
-              && disk.path.equals(l.getSpec().path)).findFirst().orElse(null);
+      // The source's grant: among the leases this domain holds (the holder index), the one the disk names.
+      DiskLease lease = leases.getIndexer().byIndex(HOLDER_UID, uid).stream().filter(l -> disk.leaseName != null
+          ? disk.leaseName.equals(l.getMetadata().getName()) : disk.path.equals(l.getSpec().path))
+          .findFirst().orElse(null);
       LeaseHolder holder = lease == null || lease.getStatus() == null ? null
           : lease.getStatus().holders.stream().filter(h -> uid.equals(h.uid)).findFirst().orElse(null);
       if (holder == null) {

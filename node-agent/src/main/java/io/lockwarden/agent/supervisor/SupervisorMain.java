@@ -161,13 +161,11 @@ public final class SupervisorMain {
    * the right is proven; a busy one is tried again on the next check.
    */
   private void syncLocks(boolean proven) throws IOException {
-    Path file = args.runDir().resolve("locks");
-    if (!Files.exists(file)) {
+    String content = readLocksFile();
+    if (content == null) {
       return;
     }
-    String content = Files.readString(file);
-    List<SupervisorArgs.Lock> wanted = content.lines().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse)
-        .toList();
+    List<SupervisorArgs.Lock> wanted = parseLocks(content);
     boolean changed = false;
     List<String> wantedKeys = wanted.stream().map(SupervisorMain::key).toList();
     for (var it = locks.entrySet().iterator(); it.hasNext(); ) {
@@ -360,11 +358,19 @@ public final class SupervisorMain {
 
   /** Whether every lock the agent wants (the locks file, else the arguments) is held. */
   private boolean allWantedLocksHeld() throws IOException {
-    Path file = args.runDir().resolve("locks");
-    List<SupervisorArgs.Lock> wanted = Files.exists(file)
-        ? Files.readString(file).lines().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse).toList()
-        : args.locks();
+    String content = readLocksFile();
+    List<SupervisorArgs.Lock> wanted = content == null ? args.locks() : parseLocks(content);
     return wanted.stream().allMatch(l -> locks.containsKey(key(l)));
+  }
+
+  /** The hot-plug file's text, or null if the agent has not written one. */
+  private String readLocksFile() throws IOException {
+    Path file = args.runDir().resolve("locks");
+    return Files.exists(file) ? Files.readString(file) : null;
+  }
+
+  private static List<SupervisorArgs.Lock> parseLocks(String content) {
+    return content.lines().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse).toList();
   }
 
   private void update(String phase, String message) {

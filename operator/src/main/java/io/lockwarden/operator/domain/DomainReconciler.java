@@ -400,18 +400,8 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
         && Objects.equals(current.observedGeneration, desired.observedGeneration)
         && Objects.equals(current.leaseSummary, desired.leaseSummary)
         && json(current.leases).equals(json(desired.leases))
-        && json(operatorPart(current.migration)).equals(json(desired.migration))
+        && json(HandOff.operatorPart(current.migration)).equals(json(desired.migration))
         && json(ours).equals(json(desired.conditions.stream().sorted(byType).toList()));
-  }
-
-  private static MigrationStatus operatorPart(MigrationStatus m) {
-    if (m == null) {
-      return null;
-    }
-    MigrationStatus copy = Serialization.clone(m);
-    copy.incoming = null;
-    copy.outgoing = null;
-    return copy;
   }
 
   private static Object json(Object value) {

@@ -149,7 +149,7 @@ public final class HandOff {
   }
 
   /** The operator's own fields of a migration status: never the agents' sides. */
-  private static MigrationStatus operatorPart(MigrationStatus m) {
+  public static MigrationStatus operatorPart(MigrationStatus m) {
     if (m == null) {
       return null;
     }
