@@ -159,10 +159,7 @@ class AgentFencingIT {
     SupervisedDomain onB = system.awaitRunning(vm, "b");
     long oldEpoch = system.holders(file).get(0).epoch;
 
-    // Power-off: the agent, the supervisor and the domain die together.
-    system.agent("b").kill();
-    Signals.send("KILL", onB.getStatus().supervisorPid);
-    Signals.send("KILL", onB.getStatus().pid);
+    system.powerOff("b", onB);
 
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     long newEpoch = system.holders(file).get(0).epoch;

@@ -5,6 +5,7 @@ import static io.lockwarden.testing.TestObjects.createNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.lockwarden.agent.supervisor.SupervisorState;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainDisk;
@@ -236,6 +237,26 @@ public final class LocalSystem implements AutoCloseable {
       var c = condition(name, type);
       return c != null && status.equals(c.getStatus()) && (reason == null || reason.equals(c.getReason())) ? c : null;
     });
+  }
+
+  /**
+   * What a domain's supervisor on one node's agent last wrote about itself, or null: also for a migration target's
+   * held copy, which the domain's status does not show.
+   */
+  public SupervisorState supervisorState(String shortNode, String uid) {
+    Path dir = runDir(shortNode).resolve("domains").resolve(uid);
+    try {
+      return Files.exists(dir.resolve(SupervisorState.FILE)) ? SupervisorState.read(dir) : null;
+    } catch (IOException e) {
+      return null; // being replaced at this moment: ask again
+    }
+  }
+
+  /** Power-off of a node: its agent, and a domain's supervisor and process on it, die together. */
+  public void powerOff(String shortNode, SupervisedDomain domainOnIt) {
+    agent(shortNode).kill();
+    Signals.send("KILL", domainOnIt.getStatus().supervisorPid);
+    Signals.send("KILL", domainOnIt.getStatus().pid);
   }
 
   /** The records the demo workload appended to {@code file}, one JSON line each. */

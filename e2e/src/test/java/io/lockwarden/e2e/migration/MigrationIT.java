@@ -3,7 +3,8 @@ package io.lockwarden.e2e.migration;
 import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lockwarden.api.v1alpha1.DomainPhase;
+import io.lockwarden.agent.supervisor.SupervisorState;
+import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -37,8 +38,13 @@ class MigrationIT {
 
   @AfterEach
   void everyAgentAwake() {
-    system.agent("a").thaw();
-    system.agent("b").thaw();
+    for (String node : List.of("a", "b")) {
+      if (system.agent(node).isAlive()) {
+        system.agent(node).thaw();
+      } else {
+        system.startAgent(node); // a test that powered a node off failed before it powered it on again
+      }
+    }
   }
 
   @AfterAll
@@ -216,6 +222,105 @@ class MigrationIT {
     SupervisedDomain onB = system.awaitRunning(vm, "b");
     Await.until("the source process is terminated", LocalSystem.WAIT, () -> !Signals.alive(onA.getStatus().pid));
     assertThat(onB.getStatus().pid).isNotEqualTo(onA.getStatus().pid);
+    system.delete(vm);
+  }
+
+  @Test
+  void aSourceAgentRestartedDuringTheMigrationStillCompletesIt() {
+    String root = uniqueName("srestart") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    long epoch = system.holders(root).get(0).epoch;
+
+    migrate(vm, "b", "Live");
+    system.agent("a").kill(); // wherever the migration is: the source's part is read back from its supervisor
+    system.startAgent("a");
+
+    awaitMigration(vm, MigrationStatus.COMPLETED);
+    system.awaitRunning(vm, "b");
+    Await.until("the source process is terminated", LocalSystem.WAIT, () -> !Signals.alive(onA.getStatus().pid));
+    long moved = system.holders(root).get(0).epoch;
+    Await.until("the workload writes on b", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + moved + ",")));
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(root), epoch, moved);
+    system.delete(vm);
+  }
+
+  @Test
+  void theSourceNodeDyingAfterItReleasedStillHandsTheGrantsToTheTarget() {
+    String root = uniqueName("sdiesafter") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    String uid = onA.getMetadata().getUid();
+    long epoch = system.holders(root).get(0).epoch;
+    migrate(vm, "b", "Live");
+    // Hang the target's held copy, so that the hand-off is caught between the source's release and the target's run.
+    SupervisorState prepared = Await.value("the target's prepared copy", LocalSystem.WAIT, () -> {
+      SupervisorState s = system.supervisorState("b", uid);
+      return s != null && "Held".equals(s.phase) ? s : null;
+    });
+    Signals.send("STOP", prepared.supervisorPid);
+    try {
+      Await.until("the source released and the grant moved to b", LocalSystem.WAIT, () -> {
+        List<LeaseHolder> holders = system.holders(root);
+        return holders.size() == 1 && holders.get(0).node.equals(system.node("b"));
+      });
+      assertThat(system.domain(vm).getStatus().migration.outgoing.releasedAtMillis).isNotNull();
+
+      system.powerOff("a", onA);
+      system.awaitNodesAlive(1); // past the node timeout: the source is dead, its grants had already moved
+      assertThat(system.domain(vm).getStatus().migration.phase).isEqualTo(MigrationStatus.HANDING_OFF);
+    } finally {
+      Signals.send("CONT", prepared.supervisorPid);
+    }
+
+    SupervisedDomain done = awaitMigration(vm, MigrationStatus.COMPLETED);
+    assertThat(system.awaitRunning(vm, "b").getStatus().pid).isNotEqualTo(onA.getStatus().pid);
+    long moved = system.holders(root).get(0).epoch;
+    assertThat(moved).isEqualTo(epoch + 1);
+    assertThat(done.getStatus().migration.handoffMillis).isNotNull();
+    Await.until("the workload writes on b", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + moved + ",")));
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(root), epoch, moved);
+    system.startAgent("a");
+    system.awaitNodesAlive(2);
+    system.delete(vm);
+  }
+
+  @Test
+  void theSourceNodeDyingBeforeItReleasedFencesTheDomainAndItFailsOver() {
+    String root = uniqueName("sdiesbefore") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    SupervisedDomain domain = system.workload(vm, "a", system.exclusive(root));
+    domain.getSpec().placement.nodeName = null;
+    domain.getSpec().placement.nodes = List.of(system.node("a"), system.node("b"));
+    system.create(domain);
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    long epoch = system.holders(root).get(0).epoch;
+    // Hang the source's supervisor: it cannot release, so the source node dies holding its locks.
+    Signals.send("STOP", onA.getStatus().supervisorPid);
+    migrate(vm, "b", "Live");
+    awaitMigration(vm, MigrationStatus.HANDING_OFF);
+
+    system.powerOff("a", onA);
+
+    SupervisedDomain failed = awaitMigration(vm, MigrationStatus.FAILED);
+    assertThat(failed.getStatus().migration.message).contains("died before it released");
+    SupervisedDomain onB = system.awaitRunning(vm, "b");
+    assertThat(system.condition(vm, DomainConditions.FENCED).getReason()).isEqualTo(DomainConditions.REASON_FAILED_OVER);
+    long newEpoch = system.holders(root).get(0).epoch;
+    assertThat(newEpoch).isGreaterThan(epoch);
+    assertThat(onB.getStatus().pid).isNotEqualTo(onA.getStatus().pid);
+    Await.until("the failed-over copy writes", LocalSystem.WAIT, () -> system.records(root).stream()
+        .anyMatch(r -> r.contains("\"epoch\":" + newEpoch + ",")));
+    Records.assertOldEpochNeverWritesAfterTheNew(system.records(root), epoch, newEpoch);
+    system.startAgent("a");
+    system.awaitNodesAlive(2);
     system.delete(vm);
   }
 

@@ -391,6 +391,19 @@ public final class NodeAgent implements AutoCloseable {
       if (heldSource && !placedHere && domain.getMetadata().getDeletionTimestamp() == null) {
         return; // the grants moved; the process stays held until the target runs (then it ends) or a roll-back
       }
+      boolean handingOffHere = migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase)
+          && node.equals(migration.target);
+      if (held && state.runningAtMillis == null && !handingOffHere) {
+        // A prepared copy that never ran, whose migration ended (cancelled, failed, or the domain failed over to this
+        // node): it has none of the source's state, so it never runs as the domain. A fresh start follows.
+        if (!record.killSent) {
+          log.info("event=incoming-ended domain={} node={} phase={}", record.key(), node,
+              migration == null ? null : migration.phase);
+          supervision.kill();
+          record.killSent = true;
+        }
+        return;
+      }
       if (domain.getMetadata().getDeletionTimestamp() != null || (!held && revoked(record, supervision, grants))) {
         if (!record.killSent) {
           log.warn("event=supervisor-killed domain={} node={} reason={}", record.key(), node,
@@ -947,6 +960,7 @@ public final class NodeAgent implements AutoCloseable {
           String[] key = s.args().domain().split("/", 2);
           record.namespace = key[0];
           record.name = key[1];
+          record.incoming = s.args().incoming() != null;
           record.startedAt = System.nanoTime();
           log.info("event=supervisor-adopted domain={} node={} supervisorPid={}", record.key(), node, s.pid());
         }, () -> {

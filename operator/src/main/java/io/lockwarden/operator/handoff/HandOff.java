@@ -16,7 +16,8 @@ import java.util.function.Predicate;
  *
  * <pre>
  * (none) --spec.migration--> Preparing --target ready--> TargetReady --> HandingOff --target runs--> Completed
- *            Preparing/TargetReady: spec.migration removed or the target dead: Cancelled; the target refuses: Failed
+ *            Preparing/TargetReady: spec.migration removed, the target or the source dead: Cancelled;
+ *                                   the target refuses: Failed
  *            HandingOff: the target cannot take a lock, or dies: Failed, rolled back to the source
  *                        the source dies before it released: Failed (the node's grants are revoked as usual)
  * </pre>
@@ -57,6 +58,10 @@ public final class HandOff {
       }
       if (f.dead().test(target)) {
         return end(next, MigrationStatus.CANCELLED, "the target node " + target + " died while preparing", null);
+      }
+      if (f.dead().test(source)) {
+        // The source still holds every Exclusive lock: its grants are revoked as for any dead node (fail-over).
+        return end(next, MigrationStatus.CANCELLED, "the source node " + source + " died while preparing", null);
       }
       if (in != null && in.failure != null) {
         return end(next, MigrationStatus.FAILED, "the target cannot prepare: " + in.failure, null);
