@@ -23,6 +23,12 @@ public record DomainGrants(List<Grant> held, List<Grant> wanted, boolean complet
 
   public static DomainGrants of(SupervisedDomain domain, String node, Collection<DiskLease> leases,
       Set<String> fencedGrants) {
+    return of(domain, node, node.equals(DomainIntent.node(domain)), leases, fencedGrants);
+  }
+
+  /** @param runsHere whether the domain runs on this node (placed here, or taken over in a hand-off) */
+  public static DomainGrants of(SupervisedDomain domain, String node, boolean runsHere, Collection<DiskLease> leases,
+      Set<String> fencedGrants) {
     String uid = domain.getMetadata().getUid();
     List<Grant> held = new ArrayList<>();
     for (DiskLease lease : leases) {
@@ -33,7 +39,7 @@ public record DomainGrants(List<Grant> held, List<Grant> wanted, boolean complet
           .forEach(h -> held.add(Grant.of(lease, h)));
     }
     held.sort((a, b) -> a.leaseName().compareTo(b.leaseName()));
-    boolean wantsHere = DomainIntent.wantsLeases(domain) && node.equals(DomainIntent.node(domain));
+    boolean wantsHere = DomainIntent.wantsLeases(domain) && runsHere;
     List<DomainDisk> disks = domain.getSpec() == null || domain.getSpec().disks == null ? List.of()
         : domain.getSpec().disks;
     List<Grant> wanted = new ArrayList<>();

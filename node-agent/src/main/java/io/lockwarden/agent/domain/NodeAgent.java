@@ -323,9 +323,15 @@ public final class NodeAgent implements AutoCloseable {
           record.namespace = domain.getMetadata().getNamespace();
           record.name = domain.getMetadata().getName();
           seen.add(uid);
-          DomainGrants grants = DomainGrants.of(domain, node, held, fencedGrants);
-          step(domain, record, grants);
+          boolean runsHere = placedHere || takesOver(domain, migration, held);
+          DomainGrants grants = DomainGrants.of(domain, node, runsHere, held, fencedGrants);
+          step(domain, record, grants, runsHere);
           DomainRecord r = record;
+          if (migration != null && node.equals(migration.source) && record.outgoingReleasedAt != null) {
+            // First: the operator moves the grants on this report, and the blackout lasts until it does.
+            SupervisedDomainStatus outgoing = outgoingStatus(record);
+            reports.add(() -> reporter.report(r.namespace, r.name, r.uid, outgoing, StatusReporter.OUTGOING_MANAGER));
+          }
           if (placedHere) {
             SupervisedDomainStatus status = agentStatus(domain, record, grants);
             if (status.phase != null && domain.getStatus() != null && status.phase != domain.getStatus().phase) {
@@ -338,10 +344,6 @@ public final class NodeAgent implements AutoCloseable {
           if (target) {
             SupervisedDomainStatus incoming = incomingStatus(record);
             reports.add(() -> reporter.report(r.namespace, r.name, r.uid, incoming, StatusReporter.INCOMING_MANAGER));
-          }
-          if (migration != null && node.equals(migration.source) && record.outgoingReleasedAt != null) {
-            SupervisedDomainStatus outgoing = outgoingStatus(record);
-            reports.add(() -> reporter.report(r.namespace, r.name, r.uid, outgoing, StatusReporter.OUTGOING_MANAGER));
           }
         }
         forgetDeleted(seen);
@@ -357,7 +359,18 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  private void step(SupervisedDomain domain, DomainRecord record, DomainGrants grants) {
+  /**
+   * A migration target whose every grant has moved here takes over at once, before status.node says so: the grants
+   * are what the right to the disks rests on, and waiting for the operator's placement write would add a round trip
+   * to the blackout. Its status is still reported only once status.node names this node.
+   */
+  private boolean takesOver(SupervisedDomain domain, MigrationStatus migration, List<DiskLease> held) {
+    return migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase) && node.equals(migration.target)
+        && !held.isEmpty() && DomainGrants.of(domain, node, true, held, fencedGrants).complete();
+  }
+
+  /** @param placedHere whether the domain runs on this node: placed here, or taken over in a hand-off */
+  private void step(SupervisedDomain domain, DomainRecord record, DomainGrants grants, boolean placedHere) {
     if (record.supervision != null && !record.supervision.alive()) {
       supervisorEnded(domain, record);
     }
@@ -369,7 +382,6 @@ public final class NodeAgent implements AutoCloseable {
       record.incomingRunningAt = null;
       record.outgoingReleasedAt = null;
     }
-    boolean placedHere = node.equals(DomainIntent.node(domain));
     if (!placedHere && migration != null && node.equals(migration.target)) {
       incomingStep(domain, record, migration);
       return;
@@ -411,10 +423,10 @@ public final class NodeAgent implements AutoCloseable {
           supervision.kill(); // the seed's Free: with prejudice
           record.killSent = true;
         }
-      } else if (!DomainIntent.wantsLeases(domain) || !node.equals(DomainIntent.node(domain))) {
+      } else if (!DomainIntent.wantsLeases(domain) || !placedHere) {
         if (!record.stopSent) {
           log.info("event=supervisor-stopping domain={} node={} reason={}", record.key(), node,
-              node.equals(DomainIntent.node(domain)) ? "not-wanted" : "placed-elsewhere");
+              placedHere ? "not-wanted" : "placed-elsewhere");
           supervision.stop(); // the seed's Shutdown: SIGTERM, SIGKILL after stopGracePeriodSeconds
           record.stopSent = true;
         }
