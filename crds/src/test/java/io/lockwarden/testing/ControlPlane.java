@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -86,6 +87,28 @@ public final class ControlPlane implements AutoCloseable {
   /** The kubeconfig of the admin identity, for processes (operator, agents) started by tests. */
   public String kubeconfigYaml() {
     return server.getKubeConfigYaml();
+  }
+
+  /**
+   * Lets a test kill and restart etcd and kube-apiserver itself (the chaos run does). kube-api-test takes an exit of
+   * either that it did not ask for as the end of the control plane: it stops the other one and deletes etcd's data,
+   * so a restarted etcd would find nothing. This disarms those two exit watchers (private fields of kube-api-test
+   * 7.5.2, reached by reflection: it has no switch for this). The caller then owns stopping both processes;
+   * {@link #close()} still deletes etcd's data.
+   */
+  public void allowRestarts() {
+    for (String field : List.of("etcdProcess", "kubeApiServerProcess")) {
+      try {
+        Field process = KubeAPIServer.class.getDeclaredField(field);
+        process.setAccessible(true);
+        Object watched = process.get(server);
+        Field stopped = watched.getClass().getDeclaredField("stopped");
+        stopped.setAccessible(true);
+        stopped.setBoolean(watched, true);
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException("kube-api-test changed: cannot disarm its watcher of " + field, e);
+      }
+    }
   }
 
   private void installCrds() {
