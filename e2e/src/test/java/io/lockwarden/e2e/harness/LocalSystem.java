@@ -92,21 +92,38 @@ public final class LocalSystem implements AutoCloseable {
   }
 
   public JavaProcess startOperator() {
-    Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
-        "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1", "LOCKWARDEN_LEADER_ELECTION", "false",
-        "LOCKWARDEN_IDENTITY", prefix + "-operator"));
-    env.putAll(operatorEnv);
-    operator = JavaProcess.start("operator", "io.lockwarden.operator.OperatorMain", prefix + "-operator", env, List.of());
+    operator = startOperator("operator");
     return operator;
   }
 
+  /**
+   * One more operator process, named {@code prefix-name} (its identity for leader election, which the operator
+   * environment turns on with {@code LOCKWARDEN_LEADER_ELECTION=true}). The caller owns it.
+   */
+  public JavaProcess startOperator(String name) {
+    Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
+        "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1", "LOCKWARDEN_LEADER_ELECTION", "false",
+        "LOCKWARDEN_IDENTITY", prefix + "-" + name));
+    env.putAll(operatorEnv);
+    return JavaProcess.start("operator", "io.lockwarden.operator.OperatorMain", prefix + "-" + name, env, List.of());
+  }
+
   public JavaProcess startAgent(String shortName) {
+    return startAgent(shortName, kubeconfig, Map.of());
+  }
+
+  /**
+   * An agent that reaches the API server through {@code kubeconfig} (for example, through a proxy), with {@code
+   * nodeEnv} on top of this system's agent environment.
+   */
+  public JavaProcess startAgent(String shortName, Path kubeconfig, Map<String, String> nodeEnv) {
     Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
         "NODE_NAME", node(shortName), "LOCKWARDEN_RUN_DIR", runDir(shortName).toString(),
         "LOCKWARDEN_ALLOWED_EXECUTABLES", "/bin/sleep,/bin/sh," + WORKLOAD,
         "LOCKWARDEN_ALLOWED_PATH_PREFIXES", disks.toString(),
         "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1"));
     env.putAll(agentEnv);
+    env.putAll(nodeEnv);
     JavaProcess agent = JavaProcess.start("node-agent", "io.lockwarden.agent.AgentMain", node(shortName), env, List.of());
     agents.put(shortName, agent);
     return agent;
