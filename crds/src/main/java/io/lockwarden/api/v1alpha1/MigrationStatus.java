@@ -35,6 +35,8 @@ public class MigrationStatus {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Incoming {
     public String node;
+    /** The migration this report is about (its {@code startedAt}): the operator ignores a report about another one. */
+    public String startedAt;
     /** The incoming supervisor holds the Shared and ReadOnly locks and, for Live, a stopped process. */
     public Boolean ready;
     /** Wall-clock milliseconds at which the target's process ran with every lock held. */
@@ -49,8 +51,26 @@ public class MigrationStatus {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Outgoing {
     public String node;
+    /** The migration this report is about (its {@code startedAt}): the operator ignores a report about another one. */
+    public String startedAt;
     /** Wall-clock milliseconds at which the source's process was stopped and its Exclusive locks released. */
     public Long releasedAtMillis;
+  }
+
+  /** The target's report, if it is about this migration and from its target; else null. */
+  public Incoming currentIncoming() {
+    return incoming != null && target != null && target.equals(incoming.node) && startedAt != null
+        && startedAt.equals(incoming.startedAt) ? incoming : null;
+  }
+
+  /**
+   * The source's report, if it is about this migration and from its source; else null. A report about an earlier
+   * migration between the same nodes is stale, and a stale release taken as proof would move a grant from a source
+   * that still writes.
+   */
+  public Outgoing currentOutgoing() {
+    return outgoing != null && source != null && source.equals(outgoing.node) && startedAt != null
+        && startedAt.equals(outgoing.startedAt) ? outgoing : null;
   }
 
   public static boolean isActive(MigrationStatus m) {

@@ -37,8 +37,12 @@ final class DomainRecord {
   String busyLease;
   /** The migration this node's migration fields below are about (its startedAt). */
   String migrationStartedAt;
-  /** The supervisor is a migration target's, started before the domain was placed here. */
+  /**
+   * The supervisor is a migration target's, started before the domain was placed here, for the migration of
+   * {@link #migrationStartedAt} (kept in {@link #INCOMING_FOR_FILE} so that an adopting agent knows which).
+   */
   boolean incoming;
+  static final String INCOMING_FOR_FILE = "incoming-for";
   /** Why this node, as migration target, could not take the domain over; reported, and the operator rolls back. */
   String incomingFailure;
   /** Migration target: when the process ran here with every lock held (wall-clock ms). */

@@ -376,8 +376,10 @@ public final class NodeAgent implements AutoCloseable {
     }
     MigrationStatus migration = migrationOf(domain);
     if (migration != null && !Objects.equals(migration.startedAt, record.migrationStartedAt)) {
-      // Another migration: what this node said about an earlier one no longer holds.
+      // Another migration: what this node said about an earlier one no longer holds, and a supervisor already here
+      // (say, the held source of the last one, winding down) is not this one's incoming supervisor.
       record.migrationStartedAt = migration.startedAt;
+      record.incoming = false;
       record.incomingFailure = null;
       record.incomingRunningAt = null;
       record.outgoingReleasedAt = null;
@@ -645,8 +647,11 @@ public final class NodeAgent implements AutoCloseable {
     Supervision supervision = record.supervision;
     boolean active = MigrationStatus.isActive(migration) && record.incomingFailure == null;
     if (supervision != null) {
-      if (!active && !record.killSent) {
-        log.info("event=incoming-ended domain={} node={} phase={}", record.key(), node, migration.phase);
+      // Not this migration's incoming supervisor either: one of an earlier migration, or the held source copy of the
+      // last one (this node is not placed, so none of them runs the domain). It goes, and a fresh one prepares.
+      if ((!active || !record.incoming) && !record.killSent) {
+        log.info("event=incoming-ended domain={} node={} phase={} forThisMigration={}", record.key(), node,
+            migration.phase, record.incoming);
         supervision.kill();
         record.killSent = true;
       }
@@ -692,6 +697,7 @@ public final class NodeAgent implements AutoCloseable {
       privateDirectory(record.runDir);
       Deadline.write(record.runDir, validUntil);
       Files.writeString(record.runDir.resolve(SupervisorMain.HOLD_FILE), "");
+      Files.writeString(record.runDir.resolve(DomainRecord.INCOMING_FOR_FILE), migration.startedAt);
       SupervisorArgs args = new SupervisorArgs(record.key(), record.runDir, config.lockspaceDir(),
           spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
           Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
@@ -718,7 +724,8 @@ public final class NodeAgent implements AutoCloseable {
     }
     MigrationStatus.Incoming incoming = new MigrationStatus.Incoming();
     incoming.node = node;
-    incoming.ready = record.supervision != null && state != null && "Held".equals(state.phase)
+    incoming.startedAt = record.migrationStartedAt;
+    incoming.ready = record.incoming && record.supervision != null && state != null && "Held".equals(state.phase)
         && record.incomingFailure == null ? Boolean.TRUE : null;
     incoming.runningAtMillis = record.incomingRunningAt;
     incoming.failure = record.incomingFailure;
@@ -733,6 +740,7 @@ public final class NodeAgent implements AutoCloseable {
   private SupervisedDomainStatus outgoingStatus(DomainRecord record) {
     MigrationStatus.Outgoing outgoing = new MigrationStatus.Outgoing();
     outgoing.node = node;
+    outgoing.startedAt = record.migrationStartedAt;
     outgoing.releasedAtMillis = record.outgoingReleasedAt;
     SupervisedDomainStatus status = new SupervisedDomainStatus();
     status.migration = new MigrationStatus();
@@ -962,6 +970,15 @@ public final class NodeAgent implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------------------------
   // Start-up and shutdown.
 
+  /** The migration an adopted incoming supervisor was started for, or null if its agent never said. */
+  private static String incomingFor(Path runDir) {
+    try {
+      return Files.readString(runDir.resolve(DomainRecord.INCOMING_FOR_FILE)).strip();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   /** The seed's NEW_ATTACH: supervisors that outlived an earlier agent, each checked by pid and start time. */
   private void adoptRunning() throws IOException {
     try (Stream<Path> dirs = Files.list(domainsDir)) {
@@ -973,6 +990,9 @@ public final class NodeAgent implements AutoCloseable {
           record.namespace = key[0];
           record.name = key[1];
           record.incoming = s.args().incoming() != null;
+          if (record.incoming) {
+            record.migrationStartedAt = incomingFor(dir);
+          }
           record.startedAt = System.nanoTime();
           log.info("event=supervisor-adopted domain={} node={} supervisorPid={}", record.key(), node, s.pid());
         }, () -> {

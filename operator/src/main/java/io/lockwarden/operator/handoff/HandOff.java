@@ -49,8 +49,8 @@ public final class HandOff {
     MigrationStatus next = operatorPart(cur);
     String target = cur.target;
     String source = cur.source;
-    MigrationStatus.Incoming in = cur.incoming != null && target.equals(cur.incoming.node) ? cur.incoming : null;
-    MigrationStatus.Outgoing out = cur.outgoing != null && source.equals(cur.outgoing.node) ? cur.outgoing : null;
+    MigrationStatus.Incoming in = cur.currentIncoming();
+    MigrationStatus.Outgoing out = cur.currentOutgoing();
     boolean handingOff = MigrationStatus.HANDING_OFF.equals(cur.phase);
     if (!handingOff) {
       if (req == null || !target.equals(req.targetNode)) {
@@ -111,13 +111,12 @@ public final class HandOff {
     if (m == null || m.source == null || m.target == null) {
       return null;
     }
-    boolean released = m.outgoing != null && m.source.equals(m.outgoing.node) && m.outgoing.releasedAtMillis != null;
+    boolean released = m.currentOutgoing() != null && m.currentOutgoing().releasedAtMillis != null;
     if (MigrationStatus.HANDING_OFF.equals(m.phase) && holderNode.equals(m.source) && released
         && !dead.test(m.target)) {
       return m.target;
     }
-    boolean targetGone = m.incoming != null && m.target.equals(m.incoming.node)
-        && Boolean.TRUE.equals(m.incoming.stopped);
+    boolean targetGone = m.currentIncoming() != null && Boolean.TRUE.equals(m.currentIncoming().stopped);
     if (MigrationStatus.FAILED.equals(m.phase) && holderNode.equals(m.target) && targetGone
         && m.source.equals(placedNode) && !dead.test(m.source)) {
       return m.source;

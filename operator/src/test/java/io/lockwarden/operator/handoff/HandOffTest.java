@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 class HandOffTest {
   private static final Instant NOW = Instant.parse("2026-11-25T10:00:00Z");
   private static final Predicate<String> NONE = n -> false;
+  /** The migration of {@link #status}; an earlier one between the same nodes started at {@link #EARLIER}. */
+  private static final String STARTED = "2026-11-25T09:59:00Z";
+  private static final String EARLIER = "2026-11-25T09:58:00Z";
 
   @Test
   void aRequestForALiveTargetStartsPreparing() {
@@ -138,6 +141,30 @@ class HandOffTest {
   }
 
   @Test
+  void reportsAboutAnEarlierMigrationBetweenTheSameNodesCountForNothing() {
+    // a -> b completed, b -> a was cancelled before b released, a -> b again: what a and b said the first time is
+    // still in the status, under the same nodes.
+    MigrationStatus preparing = status(MigrationStatus.PREPARING);
+    preparing.incoming = incoming("b");
+    preparing.incoming.startedAt = EARLIER;
+    preparing.incoming.ready = true;
+    preparing.incoming.runningAtMillis = 500L;
+    MigrationStatus handingOff = status(MigrationStatus.HANDING_OFF);
+    handingOff.outgoing = outgoing("a", 1_000L);
+    handingOff.outgoing.startedAt = EARLIER;
+    handingOff.incoming = preparing.incoming;
+
+    assertThat(HandOff.next(facts(request("b"), preparing, "a", Set.of(), NONE), NOW).status().phase)
+        .as("a stale ready is not the target prepared").isEqualTo(MigrationStatus.PREPARING);
+    assertThat(HandOff.moveTo(handingOff, "a", "a", NONE)).as("a stale release is no proof: a may still write")
+        .isNull();
+    assertThat(HandOff.next(facts(request("b"), handingOff, "b", Set.of("a"), n -> true), NOW).status().phase)
+        .as("the source died before it released this time").isEqualTo(MigrationStatus.FAILED);
+    handingOff.outgoing.startedAt = STARTED;
+    assertThat(HandOff.moveTo(handingOff, "a", "a", NONE)).isEqualTo("b");
+  }
+
+  @Test
   void aTargetThatCannotTakeALockRollsBackOnceItsSupervisorIsGone() {
     MigrationStatus m = status(MigrationStatus.HANDING_OFF);
     m.outgoing = outgoing("a", 1_000L);
@@ -198,18 +225,22 @@ class HandOffTest {
     m.target = "b";
     m.mode = MigrationMode.Live;
     m.requestGeneration = 6L;
+    m.startedAt = STARTED;
     return m;
   }
 
+  /** A report by {@code node} about the migration of {@link #status}. */
   private static MigrationStatus.Incoming incoming(String node) {
     MigrationStatus.Incoming in = new MigrationStatus.Incoming();
     in.node = node;
+    in.startedAt = STARTED;
     return in;
   }
 
   private static MigrationStatus.Outgoing outgoing(String node, Long releasedAt) {
     MigrationStatus.Outgoing out = new MigrationStatus.Outgoing();
     out.node = node;
+    out.startedAt = STARTED;
     out.releasedAtMillis = releasedAt;
     return out;
   }
