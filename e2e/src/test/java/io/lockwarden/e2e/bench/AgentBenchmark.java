@@ -44,83 +44,79 @@ public final class AgentBenchmark {
   private AgentBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    try (ControlPlane controlPlane = ControlPlane.start()) {
-      KubernetesClient admin = controlPlane.admin();
-      progress("baseline: 300 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = Stats.baseline(admin, 300);
+    RealSystemBenchmarks.runAlone('g');
+  }
 
-      progress("starting the operator and three agents (default timeouts)");
-      try (LocalSystem system = LocalSystem.start(controlPlane, "bench", Map.of(), Map.of(), "a", "b", "c")) {
-        Map<String, Long> createdAt = new ConcurrentHashMap<>();
-        Map<String, Long> runningAt = new ConcurrentHashMap<>();
-        Watch watch = admin.resources(SupervisedDomain.class).inNamespace(system.apps).watch(new Watcher<>() {
-          @Override
-          public void eventReceived(Action action, SupervisedDomain d) {
-            if (d.getStatus() != null && d.getStatus().phase == DomainPhase.Running && d.getStatus().pid != null) {
-              runningAt.putIfAbsent(d.getMetadata().getName(), System.nanoTime());
-            }
-          }
-
-          @Override
-          public void onClose(WatcherException cause) {}
-        });
-        String[] nodes = {"a", "b", "c"};
-        long intervalNanos = (long) (1e9 / RATE);
-        long next = System.nanoTime();
-        for (int i = 0; i < DOMAINS; i++) {
-          String name = String.format("vm-%04d", i);
-          SupervisedDomain domain = TestObjects.domain(system.apps, name, system.node(nodes[i % 3]),
-              system.exclusive(name + ".img"));
-          while (System.nanoTime() < next) {
-            Thread.onSpinWait();
-          }
-          createdAt.put(name, System.nanoTime());
-          admin.resource(domain).create();
-          next += intervalNanos;
-          if (i % 20 == 19) {
-            progress("created " + (i + 1) + " of " + DOMAINS + "; running: " + runningAt.size());
-          }
+  static String run(LocalSystem system, double[] baseline) throws Exception {
+    KubernetesClient admin = system.admin;
+    Map<String, Long> createdAt = new ConcurrentHashMap<>();
+    Map<String, Long> runningAt = new ConcurrentHashMap<>();
+    Watch watch = admin.resources(SupervisedDomain.class).inNamespace(system.apps).watch(new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, SupervisedDomain d) {
+        if (d.getStatus() != null && d.getStatus().phase == DomainPhase.Running && d.getStatus().pid != null) {
+          runningAt.putIfAbsent(d.getMetadata().getName(), System.nanoTime());
         }
-        Await.until("all " + DOMAINS + " domains running", Duration.ofMinutes(10), () -> runningAt.size() == DOMAINS);
-        watch.close();
-        double[] toRunning = createdAt.keySet().stream()
-            .mapToDouble(n -> (runningAt.get(n) - createdAt.get(n)) / 1e6).sorted().toArray();
+      }
 
-        progress("measuring memory and idle CPU");
-        List<Long> supervisorPids = new ArrayList<>();
-        for (SupervisedDomain d : admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems()) {
-          supervisorPids.add(d.getStatus().supervisorPid);
-        }
-        double[] supervisorRss = supervisorPids.stream().mapToDouble(ProcessReadings::rssMiB).sorted().toArray();
-        JavaProcess agentA = system.agent("a");
-        double agentRss = ProcessReadings.rssMiB(agentA.pid());
-        long ticksBefore = ProcessReadings.cpuTicks(agentA.pid());
-        long wallBefore = System.nanoTime();
-        Thread.sleep(IDLE_SECONDS * 1000L); // a measurement window, not synchronisation
-        double idleCpu = (ProcessReadings.cpuTicks(agentA.pid()) - ticksBefore) / 100.0
-            / ((System.nanoTime() - wallBefore) / 1e9);
-
-        progress("SIGSTOP of an agent until its domain is paused, " + PAUSES + " times");
-        SupervisedDomain probe = admin.resources(SupervisedDomain.class).inNamespace(system.apps).withName("vm-0000").get();
-        long domainPid = probe.getStatus().pid;
-        double[] pausedAfter = new double[PAUSES];
-        for (int i = 0; i < PAUSES; i++) {
-          long stoppedAt = System.nanoTime();
-          agentA.freeze();
-          while (!"T".equals(Signals.state(domainPid))) {
-            Thread.sleep(5);
-          }
-          pausedAfter[i] = (System.nanoTime() - stoppedAt) / 1e6;
-          agentA.thaw();
-          Await.until("the domain resumes", Duration.ofSeconds(60), () -> !"T".equals(Signals.state(domainPid)));
-          progress("paused " + Math.round(pausedAfter[i]) + " ms after its agent stopped; resumed");
-        }
-
-        BenchReport.write("agent", report(baseline, toRunning, supervisorRss, agentRss, idleCpu, pausedAfter));
-        progress("done");
-        cleanUp(admin, system);
+      @Override
+      public void onClose(WatcherException cause) {}
+    });
+    String[] nodes = {"a", "b", "c"};
+    long intervalNanos = (long) (1e9 / RATE);
+    long next = System.nanoTime();
+    for (int i = 0; i < DOMAINS; i++) {
+      String name = String.format("vm-%04d", i);
+      SupervisedDomain domain = TestObjects.domain(system.apps, name, system.node(nodes[i % 3]),
+          system.exclusive(name + ".img"));
+      while (System.nanoTime() < next) {
+        Thread.onSpinWait();
+      }
+      createdAt.put(name, System.nanoTime());
+      admin.resource(domain).create();
+      next += intervalNanos;
+      if (i % 20 == 19) {
+        progress("created " + (i + 1) + " of " + DOMAINS + "; running: " + runningAt.size());
       }
     }
+    Await.until("all " + DOMAINS + " domains running", Duration.ofMinutes(10), () -> runningAt.size() == DOMAINS);
+    watch.close();
+    double[] toRunning = createdAt.keySet().stream()
+        .mapToDouble(n -> (runningAt.get(n) - createdAt.get(n)) / 1e6).sorted().toArray();
+
+    progress("measuring memory and idle CPU");
+    List<Long> supervisorPids = new ArrayList<>();
+    for (SupervisedDomain d : admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems()) {
+      supervisorPids.add(d.getStatus().supervisorPid);
+    }
+    double[] supervisorRss = supervisorPids.stream().mapToDouble(ProcessReadings::rssMiB).sorted().toArray();
+    JavaProcess agentA = system.agent("a");
+    double agentRss = ProcessReadings.rssMiB(agentA.pid());
+    long ticksBefore = ProcessReadings.cpuTicks(agentA.pid());
+    long wallBefore = System.nanoTime();
+    Thread.sleep(IDLE_SECONDS * 1000L); // a measurement window, not synchronisation
+    double idleCpu = (ProcessReadings.cpuTicks(agentA.pid()) - ticksBefore) / 100.0
+        / ((System.nanoTime() - wallBefore) / 1e9);
+
+    progress("SIGSTOP of an agent until its domain is paused, " + PAUSES + " times");
+    SupervisedDomain probe = admin.resources(SupervisedDomain.class).inNamespace(system.apps).withName("vm-0000").get();
+    long domainPid = probe.getStatus().pid;
+    double[] pausedAfter = new double[PAUSES];
+    for (int i = 0; i < PAUSES; i++) {
+      long stoppedAt = System.nanoTime();
+      agentA.freeze();
+      while (!"T".equals(Signals.state(domainPid))) {
+        Thread.sleep(5);
+      }
+      pausedAfter[i] = (System.nanoTime() - stoppedAt) / 1e6;
+      agentA.thaw();
+      Await.until("the domain resumes", Duration.ofSeconds(60), () -> !"T".equals(Signals.state(domainPid)));
+      progress("paused " + Math.round(pausedAfter[i]) + " ms after its agent stopped; resumed");
+    }
+
+    String report = report(baseline, toRunning, supervisorRss, agentRss, idleCpu, pausedAfter);
+    cleanUp(admin, system);
+    return report;
   }
 
   /** Deletes every domain and waits, so the supervisors and their domains are gone with the run. */

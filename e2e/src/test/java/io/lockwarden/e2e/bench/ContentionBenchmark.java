@@ -14,9 +14,7 @@ import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.operator.lease.LeaseNames;
 import io.lockwarden.testing.Await;
-import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.TestObjects;
-import io.lockwarden.testing.bench.BenchReport;
 import io.lockwarden.testing.bench.Stats;
 import java.time.Duration;
 import java.util.Comparator;
@@ -28,55 +26,53 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Item (c) of the suite, contention: N domains (default 100) queued on ONE Exclusive disk, spread over three real
+ * Item (c) of the suite, contention: N domains ({@code -Dholders}, default 100) queued on ONE Exclusive disk, spread over three real
  * agents, each running a process that exits at once ({@code /bin/sh -c 'exit 0'}, restartPolicy Never, so the
  * domain completes and its agent releases the grant), with the real operator and supervisors at default timeouts.
  * Measures how many holders per second the disk serves, as a ratio of the baseline (sequential status updates per
  * second) measured in the same run, and where each hold-and-hand-off cycle spends its time. Writes
- * target/bench/contention.md. Run by e2e/bench.sh, never as a test.
+ * target/bench/contention.md. Run by e2e/bench.sh (see {@link RealSystemBenchmarks}), never as a test.
  */
 public final class ContentionBenchmark {
-  private static final int DOMAINS = Integer.getInteger("domains", 100);
+  private static final int DOMAINS = Integer.getInteger("holders", 100);
   private static final String[] NODES = {"a", "b", "c"};
 
   private ContentionBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    try (ControlPlane controlPlane = ControlPlane.start()) {
-      KubernetesClient admin = controlPlane.admin();
-      progress("baseline: 300 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = Stats.baseline(admin, 300);
+    RealSystemBenchmarks.runAlone('c');
+  }
 
-      progress("starting the operator and three agents (default timeouts)");
-      try (LocalSystem system = LocalSystem.start(controlPlane, "benchcon", Map.of(), Map.of(), NODES)) {
-        system.awaitNodesAlive(NODES.length);
-        String path = system.disk("contended.img");
-        String lease = LeaseNames.autoName(path);
-        HoldTimes times = new HoldTimes(system.apps);
-        try (Watch leaseWatch = admin.resources(DiskLease.class).withName(lease).watch(times.leaseWatcher());
-            Watch domainWatch = admin.resources(SupervisedDomain.class).inNamespace(system.apps)
-                .watch(times.domainWatcher())) {
-          progress("creating " + DOMAINS + " domains on lease " + lease + " (" + path + ")");
-          for (int i = 0; i < DOMAINS; i++) {
-            SupervisedDomain domain = TestObjects.domain(system.apps, String.format("hold-%03d", i),
-                system.node(NODES[i % NODES.length]), system.exclusive("contended.img"));
-            domain.getSpec().command = List.of("/bin/sh", "-c", "exit 0");
-            domain.getSpec().restartPolicy = RestartPolicy.Never;
-            system.create(domain);
-          }
-          Await.until("all " + DOMAINS + " domains held and released lease " + lease,
-              Duration.ofSeconds(60 + DOMAINS * 30L), () -> {
-                times.reportProgress();
-                return times.released.size() == DOMAINS && times.completed.size() == DOMAINS;
-              });
-        }
-        BenchReport.write("contention", report(baseline, times));
-        progress("deleting the domains");
-        admin.resources(SupervisedDomain.class).inNamespace(system.apps).delete();
-        Await.until("all domains gone", Duration.ofMinutes(5),
-            () -> admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems().isEmpty());
+  static String run(LocalSystem system, double[] baseline) {
+    KubernetesClient admin = system.admin;
+    String path = system.disk("contended.img");
+    String lease = LeaseNames.autoName(path);
+    HoldTimes times = new HoldTimes();
+    try (Watch leaseWatch = admin.resources(DiskLease.class).withName(lease).watch(times.leaseWatcher());
+        Watch domainWatch = admin.resources(SupervisedDomain.class).inNamespace(system.apps)
+            .watch(times.domainWatcher())) {
+      progress("creating " + DOMAINS + " domains on lease " + lease + " (" + path + ")");
+      for (int i = 0; i < DOMAINS; i++) {
+        SupervisedDomain domain = TestObjects.domain(system.apps, String.format("hold-%03d", i),
+            system.node(NODES[i % NODES.length]), system.exclusive("contended.img"));
+        domain.getSpec().command = List.of("/bin/sh", "-c", "exit 0");
+        domain.getSpec().restartPolicy = RestartPolicy.Never;
+        system.create(domain);
       }
+      Await.until("all " + DOMAINS + " domains held and released lease " + lease,
+          Duration.ofSeconds(60 + DOMAINS * 30L), () -> {
+            times.reportProgress();
+            return times.released.size() == DOMAINS && times.completed.size() == DOMAINS;
+          });
     }
+    String report = report(baseline, times);
+    progress("deleting the domains");
+    for (int i = 0; i < DOMAINS; i++) {
+      system.delete(String.format("hold-%03d", i));
+    }
+    Await.until("all hold-* domains gone", Duration.ofMinutes(5), () -> admin.resources(SupervisedDomain.class)
+        .inNamespace(system.apps).list().getItems().stream().noneMatch(d -> d.getMetadata().getName().startsWith("hold-")));
+    return report;
   }
 
   private static String report(double[] baseline, HoldTimes times) {
@@ -125,17 +121,12 @@ public final class ContentionBenchmark {
 
   /** When each domain was granted, completed and released, on this JVM's monotonic clock, as watches see it. */
   private static final class HoldTimes {
-    final String namespace;
     final Map<String, Long> granted = new ConcurrentHashMap<>();
     final Map<String, Long> completed = new ConcurrentHashMap<>();
     final Map<String, Long> released = new ConcurrentHashMap<>();
     final AtomicInteger mostHolders = new AtomicInteger();
     private Set<String> holders = new HashSet<>();
     private int reportedReleases;
-
-    HoldTimes(String namespace) {
-      this.namespace = namespace;
-    }
 
     Watcher<DiskLease> leaseWatcher() {
       return new Watcher<>() {

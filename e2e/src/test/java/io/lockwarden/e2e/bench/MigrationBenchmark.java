@@ -2,17 +2,12 @@ package io.lockwarden.e2e.bench;
 
 import static io.lockwarden.testing.bench.BenchReport.progress;
 
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.testing.Await;
-import io.lockwarden.testing.ControlPlane;
-import io.lockwarden.testing.bench.BenchReport;
 import io.lockwarden.testing.bench.Stats;
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * Live migration blackout (status.migration.handoffMillis: from the source's release to the target running with
@@ -26,48 +21,43 @@ public final class MigrationBenchmark {
   private MigrationBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    try (ControlPlane controlPlane = ControlPlane.start()) {
-      var admin = controlPlane.admin();
-      progress("baseline: 300 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = Stats.baseline(admin, 300);
-      progress("starting the operator and two agents (default timeouts), " + MIGRATIONS + " migrations");
-      try (LocalSystem system = LocalSystem.start(controlPlane, "benchmig", Map.of(), Map.of(), "a", "b")) {
-        SupervisedDomain domain = system.workload("vm", "a", system.exclusive("vm.img"), system.shared("data.img"));
-        system.create(domain);
-        system.awaitRunning("vm", "a");
-        double[] blackout = new double[MIGRATIONS];
-        double[] total = new double[MIGRATIONS];
-        for (int i = 0; i < MIGRATIONS; i++) {
-          String target = system.node(i % 2 == 0 ? "b" : "a");
-          long start = System.nanoTime();
-          admin.resources(SupervisedDomain.class).inNamespace(system.apps).withName("vm").patch(
-              PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"migration\":{\"targetNode\":\"" + target
-                  + "\",\"mode\":\"Live\"}}}");
-          SupervisedDomain done = Await.value("migration " + i + " completed", Duration.ofSeconds(60), () -> {
-            SupervisedDomain d = system.domain("vm");
-            MigrationStatus m = d.getStatus().migration;
-            return m != null && target.equals(m.target) && MigrationStatus.COMPLETED.equals(m.phase)
-                && d.getStatus().pid != null ? d : null;
-          });
-          total[i] = (System.nanoTime() - start) / 1e6;
-          blackout[i] = done.getStatus().migration.handoffMillis;
-          if (i % 10 == 9) {
-            progress(String.format("%d of %d migrations; last hand-off %.0f ms", i + 1, MIGRATIONS, blackout[i]));
-          }
-        }
-        BenchReport.write("migration", "One domain running the demo workload (one Exclusive and one Shared disk) migrated Live\n"
-            + "back and forth between two real agents, one after the other. The blackout is\n"
-            + "`status.migration.handoffMillis`: from the moment the source's supervisor stopped the process and released\n"
-            + "its Exclusive locks to the moment the target's supervisor held every lock and continued the process (both\n"
-            + "wall-clock, same host). The goal is p99 ≤ 100 ms.\n\n"
-            + Stats.TABLE_HEADER
-            + Stats.baselineRow(baseline)
-            + Stats.row("hand-off blackout (handoffMillis, ms), Live", blackout, baseline)
-            + Stats.row("request to Completed (prepare + hand-off, ms)", total, baseline));
-        system.delete("vm");
-        system.awaitGone("vm");
-      }
-    }
+    RealSystemBenchmarks.runAlone('d');
   }
 
+  static String run(LocalSystem system, double[] baseline) {
+    SupervisedDomain domain = system.workload("vm", "a", system.exclusive("vm.img"), system.shared("data.img"));
+    system.create(domain);
+    system.awaitRunning("vm", "a");
+    progress(MIGRATIONS + " Live migrations of " + system.key("vm") + " between " + system.node("a") + " and "
+        + system.node("b"));
+    double[] blackout = new double[MIGRATIONS];
+    double[] total = new double[MIGRATIONS];
+    for (int i = 0; i < MIGRATIONS; i++) {
+      String target = system.node(i % 2 == 0 ? "b" : "a");
+      long start = System.nanoTime();
+      system.patch("vm", "{\"spec\":{\"migration\":{\"targetNode\":\"" + target + "\",\"mode\":\"Live\"}}}");
+      SupervisedDomain done = Await.value("migration " + i + " completed", Duration.ofSeconds(60), () -> {
+        SupervisedDomain d = system.domain("vm");
+        MigrationStatus m = d.getStatus().migration;
+        return m != null && target.equals(m.target) && MigrationStatus.COMPLETED.equals(m.phase)
+            && d.getStatus().pid != null ? d : null;
+      });
+      total[i] = (System.nanoTime() - start) / 1e6;
+      blackout[i] = done.getStatus().migration.handoffMillis;
+      if (i % 10 == 9) {
+        progress(String.format("%d of %d migrations; last hand-off %.0f ms", i + 1, MIGRATIONS, blackout[i]));
+      }
+    }
+    system.delete("vm");
+    system.awaitGone("vm");
+    return "One domain running the demo workload (one Exclusive and one Shared disk) migrated Live back and forth\n"
+        + "between two real agents (a and b of the suite's three, default timeouts), one after the other. The blackout\n"
+        + "is `status.migration.handoffMillis`: from the moment the source's supervisor stopped the process and\n"
+        + "released its Exclusive locks to the moment the target's supervisor held every lock and continued the process\n"
+        + "(both wall-clock, same host). The goal is p99 ≤ 100 ms.\n\n"
+        + Stats.TABLE_HEADER
+        + Stats.baselineRow(baseline)
+        + Stats.row("hand-off blackout (handoffMillis, ms), Live", blackout, baseline)
+        + Stats.row("request to Completed (prepare + hand-off, ms)", total, baseline);
+  }
 }
