@@ -16,9 +16,18 @@ public final class ProcessReadings {
 
   /** VmRSS from /proc/PID/status in MiB, or NaN if the process is gone. */
   public static double rssMiB(long pid) {
+    return statusMiB(pid, "VmRSS");
+  }
+
+  /** VmHWM from /proc/PID/status: the highest RSS the process ever had, in MiB, or NaN if it is gone. */
+  public static double peakRssMiB(long pid) {
+    return statusMiB(pid, "VmHWM");
+  }
+
+  private static double statusMiB(long pid, String field) {
     try {
       for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-        if (line.startsWith("VmRSS:")) {
+        if (line.startsWith(field + ":")) {
           return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
         }
       }
