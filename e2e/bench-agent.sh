@@ -21,6 +21,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--domains N] [--rate PER_SECOND] [--pauses N] [--idle-seconds S]" >&2; exit 2 ;;
   esac
 done
-bench_run e2e e2e.bench.AgentBenchmark agent "(g) Node agent" \
+bench_run e2e e2e.bench.AgentBenchmark agent \
   "e2e/bench-agent.sh --domains $domains --rate $rate --pauses $pauses --idle-seconds $idle_seconds" \
   -Ddomains="$domains" -Drate="$rate" -Dpauses="$pauses" -DidleSeconds="$idle_seconds"

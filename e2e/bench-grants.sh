@@ -19,6 +19,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--domains N] [--rate PER_SECOND] [--warmup N]" >&2; exit 2 ;;
   esac
 done
-bench_run operator operator.bench.GrantLatencyBenchmark grant-latency "(b) Grant latency (operator, simulated agents)" \
+bench_run operator operator.bench.GrantLatencyBenchmark grant-latency \
   "e2e/bench-grants.sh --domains $domains --rate $rate --warmup $warmup" \
   -Ddomains="$domains" -Drate="$rate" -Dwarmup="$warmup"

@@ -9,6 +9,17 @@ bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Where the sections go; another file (e.g. for a trial run) through LOCKWARDEN_BENCH_DOC.
 bench_doc=${LOCKWARDEN_BENCH_DOC:-$bench_root/docs/benchmarks.md}
 
+# The title of each section, by its name (the NAME of target/bench/NAME.md and of the markers).
+declare -A bench_titles=(
+  [baseline]="(a) Baseline: status updates with optimistic concurrency"
+  [grant-latency]="(b) Grant latency (operator, simulated agents)"
+  [contention]="(c) Contention: one Exclusive disk, hand-offs per second"
+  [migration]="(d) Migration hand-off"
+  [failover]="(e) Fail-over at default timeouts"
+  [scale]="(f) Scale: operator memory and resync"
+  [agent]="(g) Node agent"
+)
+
 bench_progress() {
   echo "[bench $(date +%T)] $*"
 }
@@ -20,36 +31,41 @@ bench_build() {
   (
     cd "$bench_root"
     bash e2e/controlplane/build.sh
-    mvn -q -B -DskipTests install
-    for module in operator e2e; do
-      mvn -q -B -pl "$module" dependency:build-classpath -Dmdep.includeScope=test \
-        -Dmdep.outputFile=target/test-classpath.txt
-    done
+    # One Maven run: every module's test class path lands in its target/test-classpath.txt.
+    mvn -q -B -DskipTests install dependency:build-classpath -Dmdep.includeScope=test \
+      -Dmdep.outputFile=target/test-classpath.txt
   )
   bench_k8s_version=$(bash "$bench_root/e2e/controlplane/build.sh" --print-bin-dir | sed -E 's|.*/([0-9.]+)-linux-amd64|\1|')
   bench_built=1
 }
 
-# bench_run MODULE CLASS NAME TITLE COMMAND [-Dkey=value...]
-# Runs io.lockwarden.CLASS from MODULE's test classes with the given system properties, then writes section NAME.
-bench_run() {
-  local module=$1 class=$2 name=$3 title=$4 command=$5
-  shift 5
+# bench_java MODULE CLASS [-Dkey=value...]: runs io.lockwarden.CLASS from MODULE's test classes, in MODULE.
+bench_java() {
+  local module=$1 class=$2
+  shift 2
   bench_build
   local classes=target/test-classes
   [[ $module == operator ]] && classes=target/test-classes:target/classes
-  rm -f "$bench_root/$module/target/bench/$name.md"
   (
     cd "$bench_root/$module"
     java "$@" -Dlockwarden.k8s.version="$bench_k8s_version" -cp "$classes:$(cat target/test-classpath.txt)" \
       "io.lockwarden.$class"
   )
-  bench_write_section "$name" "$title" "$command" "$bench_root/$module/target/bench/$name.md"
 }
 
-# bench_write_section NAME TITLE COMMAND MARKDOWN_FILE: replaces (or appends) the section NAME in the doc.
+# bench_run MODULE CLASS NAME COMMAND [-Dkey=value...]: runs the benchmark, then writes its section NAME.
+bench_run() {
+  local module=$1 class=$2 name=$3 command=$4
+  shift 4
+  rm -f "$bench_root/$module/target/bench/$name.md"
+  bench_java "$module" "$class" "$@"
+  bench_write_section "$name" "$command" "$bench_root/$module/target/bench/$name.md"
+}
+
+# bench_write_section NAME COMMAND MARKDOWN_FILE: replaces (or appends) the section NAME in the doc.
 bench_write_section() {
-  local name=$1 title=$2 command=$3 body=$4
+  local name=$1 command=$2 body=$3 title=${bench_titles[$1]}
+  [[ -f $body ]] || { echo "bench: $body is missing: the benchmark wrote no results" >&2; return 1; }
   local commit
   commit=$(git -C "$bench_root" rev-parse --short HEAD)
   [[ -z "$(git -C "$bench_root" status --porcelain)" ]] || commit="$commit (with uncommitted changes)"

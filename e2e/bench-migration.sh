@@ -15,5 +15,5 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--migrations N]" >&2; exit 2 ;;
   esac
 done
-bench_run e2e e2e.bench.MigrationBenchmark migration "(d) Migration hand-off" "e2e/bench-migration.sh --migrations $migrations" \
+bench_run e2e e2e.bench.MigrationBenchmark migration "e2e/bench-migration.sh --migrations $migrations" \
   -Dmigrations="$migrations"
