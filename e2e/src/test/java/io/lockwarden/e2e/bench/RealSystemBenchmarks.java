@@ -63,8 +63,8 @@ public final class RealSystemBenchmarks {
     try (ControlPlane controlPlane = ControlPlane.start()) {
       progress("baseline: " + BASELINE_UPDATES + " status updates with optimistic concurrency on one DiskLease");
       double[] baseline = Stats.baseline(controlPlane.admin(), BASELINE_UPDATES);
-      progress(String.format("== (a) baseline: p50 %.1f ms, p99 %.1f ms, %.1f updates/s", Stats.percentile(baseline, 50),
-          Stats.percentile(baseline, 99), Stats.perSecond(baseline)));
+      progress(String.format("%sbaseline: p50 %.1f ms, p99 %.1f ms, %.1f updates/s", reportBaseline ? "== (a) " : "",
+          Stats.percentile(baseline, 50), Stats.percentile(baseline, 99), Stats.perSecond(baseline)));
       if (reportBaseline) {
         BenchReport.write("baseline", baselineReport(baseline));
       }
