@@ -1,5 +1,7 @@
 package io.lockwarden.e2e.bench;
 
+import static io.lockwarden.testing.bench.BenchReport.progress;
+
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
@@ -12,8 +14,9 @@ import io.lockwarden.e2e.harness.Signals;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.TestObjects;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.lockwarden.testing.bench.BenchReport;
+import io.lockwarden.testing.bench.ProcessReadings;
+import io.lockwarden.testing.bench.Stats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,94 +33,90 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>supervisor RSS over those N; agent RSS and idle CPU with N/3 domains each;
  *   <li>how long after its agent is stopped (SIGSTOP) a domain is paused, several times.
  * </ul>
- * Writes Markdown to target/bench/agent.md. Run by e2e/bench-agent.sh, never as a test.
+ * Writes Markdown to target/bench/agent.md. Run by e2e/bench-agent.sh and e2e/bench.sh, never as a test.
  */
 public final class AgentBenchmark {
   private static final int DOMAINS = Integer.getInteger("domains", 100);
   private static final double RATE = Double.parseDouble(System.getProperty("rate", "2"));
   private static final int PAUSES = Integer.getInteger("pauses", 3);
+  private static final int IDLE_SECONDS = Integer.getInteger("idleSeconds", 20);
 
   private AgentBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    try (ControlPlane controlPlane = ControlPlane.start()) {
-      KubernetesClient admin = controlPlane.admin();
-      progress("baseline: 300 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = Stats.baseline(admin, 300);
+    RealSystemBenchmarks.runAlone('g');
+  }
 
-      progress("starting the operator and three agents (default timeouts)");
-      try (LocalSystem system = LocalSystem.start(controlPlane, "bench", Map.of(), Map.of(), "a", "b", "c")) {
-        Map<String, Long> createdAt = new ConcurrentHashMap<>();
-        Map<String, Long> runningAt = new ConcurrentHashMap<>();
-        Watch watch = admin.resources(SupervisedDomain.class).inNamespace(system.apps).watch(new Watcher<>() {
-          @Override
-          public void eventReceived(Action action, SupervisedDomain d) {
-            if (d.getStatus() != null && d.getStatus().phase == DomainPhase.Running && d.getStatus().pid != null) {
-              runningAt.putIfAbsent(d.getMetadata().getName(), System.nanoTime());
-            }
-          }
-
-          @Override
-          public void onClose(WatcherException cause) {}
-        });
-        String[] nodes = {"a", "b", "c"};
-        long intervalNanos = (long) (1e9 / RATE);
-        long next = System.nanoTime();
-        for (int i = 0; i < DOMAINS; i++) {
-          String name = String.format("vm-%04d", i);
-          SupervisedDomain domain = TestObjects.domain(system.apps, name, system.node(nodes[i % 3]),
-              system.exclusive(name + ".img"));
-          while (System.nanoTime() < next) {
-            Thread.onSpinWait();
-          }
-          createdAt.put(name, System.nanoTime());
-          admin.resource(domain).create();
-          next += intervalNanos;
-          if (i % 20 == 19) {
-            progress("created " + (i + 1) + " of " + DOMAINS + "; running: " + runningAt.size());
-          }
+  static String run(LocalSystem system, double[] baseline) throws Exception {
+    KubernetesClient admin = system.admin;
+    Map<String, Long> createdAt = new ConcurrentHashMap<>();
+    Map<String, Long> runningAt = new ConcurrentHashMap<>();
+    Watch watch = admin.resources(SupervisedDomain.class).inNamespace(system.apps).watch(new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, SupervisedDomain d) {
+        if (d.getStatus() != null && d.getStatus().phase == DomainPhase.Running && d.getStatus().pid != null) {
+          runningAt.putIfAbsent(d.getMetadata().getName(), System.nanoTime());
         }
-        Await.until("all " + DOMAINS + " domains running", Duration.ofMinutes(10), () -> runningAt.size() == DOMAINS);
-        watch.close();
-        double[] toRunning = createdAt.keySet().stream()
-            .mapToDouble(n -> (runningAt.get(n) - createdAt.get(n)) / 1e6).sorted().toArray();
+      }
 
-        progress("measuring memory and idle CPU");
-        List<Long> supervisorPids = new ArrayList<>();
-        for (SupervisedDomain d : admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems()) {
-          supervisorPids.add(d.getStatus().supervisorPid);
-        }
-        double[] supervisorRss = supervisorPids.stream().mapToDouble(AgentBenchmark::rssMiB).sorted().toArray();
-        JavaProcess agentA = system.agent("a");
-        double agentRss = rssMiB(agentA.pid());
-        long ticksBefore = cpuTicks(agentA.pid());
-        long wallBefore = System.nanoTime();
-        Thread.sleep(20_000); // a measurement window, not synchronisation
-        double idleCpu = (cpuTicks(agentA.pid()) - ticksBefore) / 100.0 / ((System.nanoTime() - wallBefore) / 1e9);
-
-        progress("SIGSTOP of an agent until its domain is paused, " + PAUSES + " times");
-        SupervisedDomain probe = admin.resources(SupervisedDomain.class).inNamespace(system.apps).withName("vm-0000").get();
-        long domainPid = probe.getStatus().pid;
-        double[] pausedAfter = new double[PAUSES];
-        for (int i = 0; i < PAUSES; i++) {
-          long stoppedAt = System.nanoTime();
-          agentA.freeze();
-          while (!"T".equals(Signals.state(domainPid))) {
-            Thread.sleep(5);
-          }
-          pausedAfter[i] = (System.nanoTime() - stoppedAt) / 1e6;
-          agentA.thaw();
-          Await.until("the domain resumes", Duration.ofSeconds(60), () -> !"T".equals(Signals.state(domainPid)));
-          progress("paused " + Math.round(pausedAfter[i]) + " ms after its agent stopped; resumed");
-        }
-
-        Files.createDirectories(Path.of("target", "bench"));
-        Files.writeString(Path.of("target", "bench", "agent.md"),
-            report(baseline, toRunning, supervisorRss, agentRss, idleCpu, pausedAfter));
-        progress("done");
-        cleanUp(admin, system);
+      @Override
+      public void onClose(WatcherException cause) {}
+    });
+    String[] nodes = {"a", "b", "c"};
+    long intervalNanos = (long) (1e9 / RATE);
+    long next = System.nanoTime();
+    for (int i = 0; i < DOMAINS; i++) {
+      String name = String.format("vm-%04d", i);
+      SupervisedDomain domain = TestObjects.domain(system.apps, name, system.node(nodes[i % 3]),
+          system.exclusive(name + ".img"));
+      while (System.nanoTime() < next) {
+        Thread.onSpinWait();
+      }
+      createdAt.put(name, System.nanoTime());
+      admin.resource(domain).create();
+      next += intervalNanos;
+      if (i % 20 == 19) {
+        progress("created " + (i + 1) + " of " + DOMAINS + "; running: " + runningAt.size());
       }
     }
+    Await.until("all " + DOMAINS + " domains running", Duration.ofMinutes(10), () -> runningAt.size() == DOMAINS);
+    watch.close();
+    double[] toRunning = createdAt.keySet().stream()
+        .mapToDouble(n -> (runningAt.get(n) - createdAt.get(n)) / 1e6).sorted().toArray();
+
+    progress("measuring memory and idle CPU");
+    List<Long> supervisorPids = new ArrayList<>();
+    for (SupervisedDomain d : admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems()) {
+      supervisorPids.add(d.getStatus().supervisorPid);
+    }
+    double[] supervisorRss = supervisorPids.stream().mapToDouble(ProcessReadings::rssMiB).sorted().toArray();
+    JavaProcess agentA = system.agent("a");
+    double agentRss = ProcessReadings.rssMiB(agentA.pid());
+    long ticksBefore = ProcessReadings.cpuTicks(agentA.pid());
+    long wallBefore = System.nanoTime();
+    Thread.sleep(IDLE_SECONDS * 1000L); // a measurement window, not synchronisation
+    double idleCpu = (ProcessReadings.cpuTicks(agentA.pid()) - ticksBefore) / 100.0
+        / ((System.nanoTime() - wallBefore) / 1e9);
+
+    progress("SIGSTOP of an agent until its domain is paused, " + PAUSES + " times");
+    SupervisedDomain probe = admin.resources(SupervisedDomain.class).inNamespace(system.apps).withName("vm-0000").get();
+    long domainPid = probe.getStatus().pid;
+    double[] pausedAfter = new double[PAUSES];
+    for (int i = 0; i < PAUSES; i++) {
+      long stoppedAt = System.nanoTime();
+      agentA.freeze();
+      while (!"T".equals(Signals.state(domainPid))) {
+        Thread.sleep(5);
+      }
+      pausedAfter[i] = (System.nanoTime() - stoppedAt) / 1e6;
+      agentA.thaw();
+      Await.until("the domain resumes", Duration.ofSeconds(60), () -> !"T".equals(Signals.state(domainPid)));
+      progress("paused " + Math.round(pausedAfter[i]) + " ms after its agent stopped; resumed");
+    }
+
+    String report = report(baseline, toRunning, supervisorRss, agentRss, idleCpu, pausedAfter);
+    cleanUp(admin, system);
+    return report;
   }
 
   /** Deletes every domain and waits, so the supervisors and their domains are gone with the run. */
@@ -131,43 +130,24 @@ public final class AgentBenchmark {
   private static String report(double[] baseline, double[] toRunning, double[] supervisorRss, double agentRss,
       double idleCpu, double[] pausedAfter) {
     StringBuilder md = new StringBuilder();
-    md.append("| measurement | n | p50 | p99 | max | p50 / baseline p50 | p99 / baseline p99 |\n");
-    md.append("|---|---|---|---|---|---|---|\n");
-    md.append(Stats.row("baseline: one status PUT with resourceVersion (ms)", baseline, baseline));
+    md.append("Real kube-apiserver and etcd on loopback, one operator and three agent processes at default timeouts, one\n"
+        + "supervisor JVM per domain running `/bin/sleep` with one Exclusive disk. \"Create to process running\" runs from\n"
+        + "just before the create call to the moment a watch sees the agent report phase Running with a pid (the\n"
+        + "supervisor has taken the lock and spawned the process). The pause is timed from SIGSTOP of the agent to the\n"
+        + "domain's process state T in /proc.\n\n");
+    md.append(Stats.TABLE_HEADER);
+    md.append(Stats.baselineRow(baseline));
     md.append(Stats.row("create to process running (ms), " + RATE + " domains/s on 3 agents", toRunning, baseline));
     md.append("\n| resource | value |\n|---|---|\n");
     md.append(String.format("| supervisor RSS, p50 / max over %d (MiB) | %.1f / %.1f |%n", supervisorRss.length,
         Stats.percentile(supervisorRss, 50), supervisorRss[supervisorRss.length - 1]));
     md.append(String.format("| agent RSS with %d domains (MiB) | %.1f |%n", DOMAINS / 3 + (DOMAINS % 3 > 0 ? 1 : 0),
         agentRss));
-    md.append(String.format("| agent CPU at idle with those domains (cores, 20 s window) | %.3f |%n", idleCpu));
+    md.append(String.format("| agent CPU at idle with those domains (cores, %d s window) | %.3f |%n", IDLE_SECONDS,
+        idleCpu));
     md.append("\n| agent stopped (SIGSTOP) to domain paused (ms), renewInterval 2 s, fenceTimeout 6 s | "
         + Arrays.stream(pausedAfter).mapToObj(v -> String.format("%.0f", v)).reduce((a, b) -> a + ", " + b).orElse("")
         + " |\n|---|---|\n");
     return md.toString();
-  }
-
-  private static double rssMiB(long pid) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-        if (line.startsWith("VmRSS:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-      }
-    } catch (java.io.IOException e) {
-      // gone
-    }
-    return Double.NaN;
-  }
-
-  /** utime + stime of a process, in clock ticks (100 per second on Linux). */
-  private static long cpuTicks(long pid) throws java.io.IOException {
-    String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-  }
-
-  private static void progress(String message) {
-    System.out.printf("[bench %tT] %s%n", System.currentTimeMillis(), message);
   }
 }

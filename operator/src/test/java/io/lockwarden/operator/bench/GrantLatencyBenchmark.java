@@ -1,6 +1,7 @@
 package io.lockwarden.operator.bench;
 
 import static io.lockwarden.testing.TestObjects.disk;
+import static io.lockwarden.testing.bench.BenchReport.progress;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
@@ -15,11 +16,10 @@ import io.lockwarden.operator.lease.LeaseNames;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.TestObjects;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.lockwarden.testing.bench.BenchReport;
+import io.lockwarden.testing.bench.Stats;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>After a warm-up round (left out), two runs: paced (domains created at a steady rate, the latency a user sees) and
  * burst (all created as fast as one client can, which measures queueing). Writes Markdown to
- * target/bench/grant-latency.md.
+ * target/bench/grant-latency.md; run by e2e/bench-grants.sh and e2e/bench.sh, never as a test.
  */
 public final class GrantLatencyBenchmark {
   private static final int DOMAINS = Integer.getInteger("domains", 1000);
@@ -44,7 +44,7 @@ public final class GrantLatencyBenchmark {
     try (ControlPlane controlPlane = ControlPlane.start()) {
       KubernetesClient admin = controlPlane.admin();
       progress("baseline: 500 status updates with optimistic concurrency on one DiskLease");
-      double[] baseline = baseline(admin, 500);
+      double[] baseline = Stats.baseline(admin, 500);
 
       String system = TestObjects.createNamespace(admin, "bench-system");
       String apps = TestObjects.createNamespace(admin, "bench-apps");
@@ -74,31 +74,12 @@ public final class GrantLatencyBenchmark {
         run(admin, apps, "warmup", WARMUP, PACED_PER_SECOND, grantedAt);
         double[] paced = run(admin, apps, "paced", DOMAINS, PACED_PER_SECOND, grantedAt);
         double[] burst = run(admin, apps, "burst", DOMAINS, 0, grantedAt);
-        String report = report(baseline, paced, burst);
-        Path out = Path.of("target", "bench", "grant-latency.md");
-        Files.createDirectories(out.getParent());
-        Files.writeString(out, report);
-        System.out.println(report);
+        BenchReport.write("grant-latency", report(baseline, paced, burst));
       } finally {
         watch.close();
         agents.forEach(SimulatedAgent::close);
       }
     }
-  }
-
-  /** Milliseconds of each PUT of a status that carries the resourceVersion of the previous write. */
-  private static double[] baseline(KubernetesClient admin, int updates) {
-    DiskLease lease = admin.resource(TestObjects.diskLease("bench-baseline", "/srv/bench/baseline.img")).create();
-    double[] millis = new double[updates];
-    for (int i = 0; i < updates; i++) {
-      DiskLeaseStatus status = new DiskLeaseStatus();
-      status.epoch = (long) i;
-      lease.setStatus(status);
-      long start = System.nanoTime();
-      lease = admin.resource(lease).updateStatus();
-      millis[i] = (System.nanoTime() - start) / 1e6;
-    }
-    return millis;
   }
 
   private static double[] run(KubernetesClient admin, String apps, String label, int count, int perSecond,
@@ -127,44 +108,20 @@ public final class GrantLatencyBenchmark {
         () -> createdAt.keySet().stream().allMatch(grantedAt::containsKey));
     double[] millis = createdAt.entrySet().stream()
         .mapToDouble(e -> (grantedAt.get(e.getKey()) - e.getValue()) / 1e6).sorted().toArray();
-    progress(label + ": done, p50 " + fmt(percentile(millis, 50)) + " ms, p99 " + fmt(percentile(millis, 99)) + " ms");
+    progress(String.format("%s: done, p50 %.1f ms, p99 %.1f ms", label, Stats.percentile(millis, 50),
+        Stats.percentile(millis, 99)));
     return millis;
   }
 
   private static String report(double[] baseline, double[] paced, double[] burst) {
-    double base50 = percentile(baseline, 50);
-    double base99 = percentile(baseline, 99);
-    StringBuilder md = new StringBuilder();
-    md.append("| measurement | n | p50 ms | p99 ms | max ms | p50 / baseline p50 | p99 / baseline p99 |\n");
-    md.append("|---|---|---|---|---|---|---|\n");
-    md.append(row("baseline: one status PUT with resourceVersion", baseline, base50, base99));
-    md.append(row("create to Granted, paced at " + PACED_PER_SECOND + "/s", paced, base50, base99));
-    md.append(row("create to Granted, burst", burst, base50, base99));
-    md.append("\nBaseline throughput: ").append(fmt(1000 / (Arrays.stream(baseline).sum() / baseline.length)))
-        .append(" sequential status updates per second.\n");
-    return md.toString();
-  }
-
-  private static String row(String what, double[] millis, double base50, double base99) {
-    double[] sorted = millis.clone();
-    Arrays.sort(sorted);
-    return "| " + what + " | " + sorted.length + " | " + fmt(percentile(sorted, 50)) + " | " + fmt(percentile(sorted, 99))
-        + " | " + fmt(sorted[sorted.length - 1]) + " | " + fmt(percentile(sorted, 50) / base50) + " | "
-        + fmt(percentile(sorted, 99) / base99) + " |\n";
-  }
-
-  static double percentile(double[] values, double p) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
-    return sorted[Math.max(0, Math.min(index, sorted.length - 1))];
-  }
-
-  private static String fmt(double value) {
-    return String.format("%.1f", value);
-  }
-
-  private static void progress(String message) {
-    System.out.println("[bench] " + message);
+    return "Real kube-apiserver and etcd on loopback (the test control plane), one operator process, 3 nodes whose\n"
+        + "agents are simulated (heartbeats only), after a warm-up round of " + WARMUP + " domains that is left out.\n"
+        + "Latency runs from just before the client's create call to the moment a watch on DiskLeases sees the holder.\n"
+        + "The goal is p99 ≤ 100 ms.\n\n"
+        + Stats.TABLE_HEADER
+        + Stats.baselineRow(baseline)
+        + Stats.row("create to Granted (ms), paced at " + PACED_PER_SECOND + "/s", paced, baseline)
+        + Stats.row("create to Granted (ms), burst", burst, baseline)
+        + "\n" + Stats.baselineRate(baseline);
   }
 }

@@ -79,6 +79,10 @@ public final class OperatorProcess implements AutoCloseable {
     }
   }
 
+  public long pid() {
+    return process.pid();
+  }
+
   /** SIGKILL, as a crash or an OOM kill would: no shutdown hook runs. */
   public void kill() {
     process.destroyForcibly();

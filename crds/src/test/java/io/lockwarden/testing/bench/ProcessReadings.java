@@ -1,0 +1,75 @@
+package io.lockwarden.testing.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** What benchmarks read about a process from /proc, and a JVM's heap from jcmd (no JMX, nothing added to the JVM). */
+public final class ProcessReadings {
+  private static final Pattern HEAP_USED = Pattern.compile("total (\\d+)K, used (\\d+)K");
+
+  private ProcessReadings() {}
+
+  /** VmRSS from /proc/PID/status in MiB, or NaN if the process is gone. */
+  public static double rssMiB(long pid) {
+    return statusMiB(pid, "VmRSS");
+  }
+
+  /** VmHWM from /proc/PID/status: the highest RSS the process ever had, in MiB, or NaN if it is gone. */
+  public static double peakRssMiB(long pid) {
+    return statusMiB(pid, "VmHWM");
+  }
+
+  private static double statusMiB(long pid, String field) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith(field + ":")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException e) {
+      // gone
+    }
+    return Double.NaN;
+  }
+
+  /** utime + stime of a process, in clock ticks (100 per second on Linux). */
+  public static long cpuTicks(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * A JVM's heap, {committed MiB, used MiB}, from {@code jcmd PID GC.heap_info} (the attach mechanism; it triggers no
+   * collection, so "used" includes garbage not yet collected).
+   */
+  public static double[] heapMiB(long pid) {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Path jcmd = Path.of(java).resolveSibling("jcmd");
+    try {
+      Process process = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "GC.heap_info").redirectErrorStream(true)
+          .start();
+      String out = new String(process.getInputStream().readAllBytes());
+      process.waitFor(30, TimeUnit.SECONDS);
+      Matcher m = HEAP_USED.matcher(out);
+      if (!m.find()) {
+        throw new IllegalStateException("no heap totals in jcmd's answer: " + out);
+      }
+      return new double[] {Long.parseLong(m.group(1)) / 1024.0, Long.parseLong(m.group(2)) / 1024.0};
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
