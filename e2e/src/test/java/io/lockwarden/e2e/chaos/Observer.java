@@ -16,10 +16,9 @@ import java.util.Set;
  * and the fail-over time, from the start of the fault on the node it left to running on the new node.
  */
 final class Observer {
-  private record Seen(String node, DomainPhase phase) {}
-
   private final LocalSystem system;
-  private final Map<String, Seen> lastRunning = new HashMap<>();
+  /** Domain uid to the node it was last seen running on. */
+  private final Map<String, String> lastRunningNode = new HashMap<>();
   private final Set<String> migrations = new HashSet<>();
   private int handOffs;
   private int failedMigrations;
@@ -56,14 +55,14 @@ final class Observer {
       if (d.getStatus().phase != DomainPhase.Running || d.getStatus().node == null) {
         continue;
       }
-      Seen before = lastRunning.put(uid, new Seen(d.getStatus().node, DomainPhase.Running));
+      String before = lastRunningNode.put(uid, d.getStatus().node);
       boolean migrated = m != null && MigrationStatus.COMPLETED.equals(m.phase) && d.getStatus().node.equals(m.target);
-      if (before != null && !before.node().equals(d.getStatus().node) && !migrated) {
+      if (before != null && !before.equals(d.getStatus().node) && !migrated) {
         failOvers++;
-        Long since = nodeFaultSince.get(before.node());
+        Long since = nodeFaultSince.get(before);
         if (since != null && now - since > worstFailOverMillis) {
           worstFailOverMillis = now - since;
-          worstFailOver = d.getMetadata().getName() + " from " + before.node() + " to " + d.getStatus().node;
+          worstFailOver = d.getMetadata().getName() + " from " + before + " to " + d.getStatus().node;
         }
       }
     }
@@ -73,17 +72,5 @@ final class Observer {
     return "hand-offs " + handOffs + " (and " + failedMigrations + " migrations cancelled or failed), fail-overs "
         + failOvers + ", worst fail-over " + (worstFailOverMillis < 0 ? "n/a" : worstFailOverMillis + " ms ("
         + worstFailOver + ")");
-  }
-
-  int handOffs() {
-    return handOffs;
-  }
-
-  int failOvers() {
-    return failOvers;
-  }
-
-  long worstFailOverMillis() {
-    return worstFailOverMillis;
   }
 }

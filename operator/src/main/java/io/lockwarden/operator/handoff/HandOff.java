@@ -111,12 +111,14 @@ public final class HandOff {
     if (m == null || m.source == null || m.target == null) {
       return null;
     }
-    boolean released = m.currentOutgoing() != null && m.currentOutgoing().releasedAtMillis != null;
+    MigrationStatus.Outgoing out = m.currentOutgoing();
+    MigrationStatus.Incoming in = m.currentIncoming();
+    boolean released = out != null && out.releasedAtMillis != null;
     if (MigrationStatus.HANDING_OFF.equals(m.phase) && holderNode.equals(m.source) && released
         && !dead.test(m.target)) {
       return m.target;
     }
-    boolean targetGone = m.currentIncoming() != null && Boolean.TRUE.equals(m.currentIncoming().stopped);
+    boolean targetGone = in != null && Boolean.TRUE.equals(in.stopped);
     if (MigrationStatus.FAILED.equals(m.phase) && holderNode.equals(m.target) && targetGone
         && m.source.equals(placedNode) && !dead.test(m.source)) {
       return m.source;
