@@ -44,7 +44,7 @@ public final class LeaseArbiter {
    */
   public static Arbitration decide(DiskLease lease, List<LeaseRequest> requests,
       Function<LeaseHolder, String> removable, String grantBlockedReason, Instant now) {
-    return decide(lease, requests, holder -> null, removable, grantBlockedReason, now);
+    return decide(lease, requests, holder -> null, removable, grantBlockedReason, 0, now);
   }
 
   /**
@@ -52,11 +52,13 @@ public final class LeaseArbiter {
    *     moved grant keeps its place and mode and takes the next epoch: the token the old node held is never valid
    *     again. A move comes before any removal: a released source's grant goes to the target even if the source
    *     died meanwhile.
+   * @param epochFloor the last epoch an earlier DiskLease of the same path granted: this one grants above it, so a
+   *     disk's tokens only grow even when its lease is deleted and made again
    */
   public static Arbitration decide(DiskLease lease, List<LeaseRequest> requests, Function<LeaseHolder, String> moveTo,
-      Function<LeaseHolder, String> removable, String grantBlockedReason, Instant now) {
+      Function<LeaseHolder, String> removable, String grantBlockedReason, long epochFloor, Instant now) {
     DiskLeaseStatus old = lease.getStatus() == null ? new DiskLeaseStatus() : lease.getStatus();
-    long epoch = old.epoch == null ? 0 : old.epoch;
+    long epoch = Math.max(old.epoch == null ? 0 : old.epoch, epochFloor);
 
     List<LeaseHolder> holders = new ArrayList<>();
     List<Arbitration.Removal> removed = new ArrayList<>();

@@ -206,7 +206,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
         waitingOnTimer[0] = true;
       }
       return reason;
-    }, blocked, Instant.now());
+    }, blocked, pathClaims.epochFloor(lease), Instant.now());
     showLocalLockConflict(lease, arbitration);
     return new Decision(arbitration, waitingOnTimer[0], lease);
   }

@@ -7,9 +7,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DiskPath;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,14 +29,24 @@ import org.slf4j.LoggerFactory;
  * older one exists. That choice only affects liveness; safety comes from the claim alone. A claim left by a deleted
  * DiskLease is taken over with an update carrying the claim's resourceVersion. A claim, once held, is kept for the
  * lifetime of the DiskLease, whose finalizer gives it up.
+ *
+ * <p>The claim also carries the path's fencing epochs across DiskLeases. Epochs grow within one DiskLease, but an
+ * automatic lease is deleted once unused and a new one made for the next request; it would start again at 1, and a
+ * fence outside lockwarden that compares tokens per disk would see them go back. So giving up a claim does not
+ * delete it: it clears the holder and writes the lease's last epoch in {@link #LAST_EPOCH}, and whichever lease
+ * takes the claim next grants above it ({@link #epochFloor}). A claim thus outlives its leases, one small object per
+ * path ever leased.
  */
 public final class PathClaims {
   public static final String DUPLICATE_PATH = "DuplicatePath";
+  /** On a claim: the highest epoch any earlier DiskLease of the path granted. */
+  public static final String LAST_EPOCH = "lockwarden.io/last-epoch";
   private static final Logger log = LoggerFactory.getLogger(PathClaims.class);
 
   private final KubernetesClient client;
   private final String namespace;
-  private final Set<String> claimedUids = ConcurrentHashMap.newKeySet();
+  /** uid of each DiskLease known to hold its claim, and the epoch floor the claim gave it. */
+  private final Map<String, Long> floorOfClaimed = new ConcurrentHashMap<>();
 
   public PathClaims(KubernetesClient client, String namespace) {
     this.client = client;
@@ -53,7 +64,7 @@ public final class PathClaims {
    */
   public String blockReason(DiskLease lease, List<DiskLease> samePath) {
     String uid = lease.getMetadata().getUid();
-    if (claimedUids.contains(uid)) {
+    if (floorOfClaimed.containsKey(uid)) {
       return null;
     }
     boolean olderExists = samePath.stream()
@@ -63,21 +74,32 @@ public final class PathClaims {
     }
     String me = identity(lease);
     String name = claimName(lease.getSpec().path);
+    long floor = 0;
     try {
-      client.resource(newClaim(name, me, lease)).create();
+      client.resource(newClaim(name, me, lease.getSpec().path, 0)).create();
     } catch (KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;
       }
-      // Already claimed: by this lease (another thread of ours got there first), by another lease, or left behind.
+      // Already claimed: by this lease (another thread of ours got there first), by another lease, or given up.
       Lease claim = client.leases().inNamespace(namespace).withName(name).get();
       if (claim == null || !takenBy(claim, me)) {
         return DUPLICATE_PATH;
       }
+      floor = lastEpoch(claim);
     }
-    claimedUids.add(uid);
-    log.info("event=path-claimed lease={} path={} claim={}", lease.getMetadata().getName(), lease.getSpec().path, name);
+    floorOfClaimed.put(uid, floor);
+    log.info("event=path-claimed lease={} path={} claim={} epochFloor={}", lease.getMetadata().getName(),
+        lease.getSpec().path, name, floor);
     return null;
+  }
+
+  /**
+   * The epoch {@code lease} must grant above: the last one an earlier DiskLease of its path granted. Only meaningful
+   * once {@link #blockReason} returned null for it; 0 before.
+   */
+  public long epochFloor(DiskLease lease) {
+    return floorOfClaimed.getOrDefault(lease.getMetadata().getUid(), 0L);
   }
 
   /** Whether {@code claim} is now held by {@code me}: already, or taken over from a DiskLease that is gone. */
@@ -101,18 +123,41 @@ public final class PathClaims {
     }
   }
 
-  /** Gives up the claim of a DiskLease that is going away, so another lease of the path may take it at once. */
+  /**
+   * Gives up the claim of a DiskLease that is going away, so another lease of the path may take it at once, and
+   * leaves the lease's last epoch on it. Throws if that cannot be written, so the finalizer stays and this is retried:
+   * removing the lease without it would let the path's epochs go back.
+   */
   public void release(DiskLease lease) {
-    claimedUids.remove(lease.getMetadata().getUid());
-    Lease claim = client.leases().inNamespace(namespace).withName(claimName(lease.getSpec().path)).get();
-    if (claim != null && identity(lease).equals(claim.getSpec().getHolderIdentity())) {
-      try {
-        client.resource(claim).lockResourceVersion().delete();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409 && e.getCode() != 404) {
-          throw e;
-        }
+    String name = claimName(lease.getSpec().path);
+    long floor = epochFloor(lease);
+    long epoch = lease.getStatus() == null || lease.getStatus().epoch == null ? 0 : lease.getStatus().epoch;
+    Lease claim = client.leases().inNamespace(namespace).withName(name).get();
+    if (claim == null) {
+      if (epoch > 0) { // granted under a claim someone deleted: keep its epoch for the next lease of the path
+        client.resource(newClaim(name, null, lease.getSpec().path, epoch)).create();
       }
+    } else if (identity(lease).equals(claim.getSpec().getHolderIdentity())) {
+      long last = Math.max(Math.max(floor, epoch), lastEpoch(claim));
+      claim.getSpec().setHolderIdentity(null);
+      Map<String, String> annotations = new HashMap<>(Objects.requireNonNullElse(claim.getMetadata().getAnnotations(),
+          Map.of()));
+      annotations.put(LAST_EPOCH, Long.toString(last));
+      claim.getMetadata().setAnnotations(annotations);
+      client.resource(claim).update(); // carries the resourceVersion read; a 409 fails the cleanup, which is retried
+      log.info("event=path-released lease={} path={} claim={} lastEpoch={}", lease.getMetadata().getName(),
+          lease.getSpec().path, name, last);
+    }
+    floorOfClaimed.remove(lease.getMetadata().getUid());
+  }
+
+  private static long lastEpoch(Lease claim) {
+    String value = claim.getMetadata().getAnnotations() == null ? null
+        : claim.getMetadata().getAnnotations().get(LAST_EPOCH);
+    try {
+      return value == null ? 0 : Long.parseLong(value);
+    } catch (NumberFormatException e) {
+      return 0; // written only by us; a hand-edited claim gets no floor rather than a stuck lease
     }
   }
 
@@ -126,10 +171,10 @@ public final class PathClaims {
     return lease.getMetadata().getName() + "/" + lease.getMetadata().getUid();
   }
 
-  private Lease newClaim(String name, String holder, DiskLease lease) {
+  private Lease newClaim(String name, String holder, String path, long lastEpoch) {
     return new LeaseBuilder()
         .withMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace)
-            .withAnnotations(Map.of("lockwarden.io/path", lease.getSpec().path)).build())
+            .withAnnotations(Map.of("lockwarden.io/path", path, LAST_EPOCH, Long.toString(lastEpoch))).build())
         .withNewSpec().withHolderIdentity(holder).endSpec()
         .build();
   }

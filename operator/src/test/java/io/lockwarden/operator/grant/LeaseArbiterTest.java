@@ -55,6 +55,22 @@ class LeaseArbiterTest {
   }
 
   @Test
+  void aNewLeaseOfAPathGrantsAboveTheLastEpochOfItsPredecessor() {
+    Arbitration first = LeaseArbiter.decide(lease(), List.of(request("a", Shared), request("b", Shared)), h -> null,
+        h -> null, null, 7, NOW);
+
+    assertThat(first.granted()).extracting(h -> h.epoch).containsExactly(8L, 9L);
+    assertThat(first.status().epoch).isEqualTo(9L);
+
+    // Once past the floor, the lease's own record rules: the floor never pulls an epoch back.
+    DiskLease lease = lease();
+    lease.setStatus(first.status());
+    Arbitration next = LeaseArbiter.decide(lease, List.of(request("a", Shared), request("b", Shared),
+        request("c", Shared)), h -> null, h -> null, null, 7, NOW);
+    assertThat(next.granted()).extracting(h -> h.epoch).containsExactly(10L);
+  }
+
+  @Test
   void servesFirstComeFirstServedWithoutBarging() {
     DiskLease lease = decided(lease(), request("reader", Shared));
     // An Exclusive request queues behind the reader; a later Shared one, compatible with the reader, must not pass it.

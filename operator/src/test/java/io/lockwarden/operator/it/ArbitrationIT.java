@@ -235,7 +235,7 @@ class ArbitrationIT {
     cluster.admin.resource(TestObjects.diskLease(older, path)).create();
     String first = uniqueName("vm");
     cluster.create(first, "a", disk(path, Shared)); // a path disk resolves to the older lease
-    cluster.awaitHolder(older, first);
+    long olderEpoch = cluster.awaitHolder(older, first).epoch;
 
     cluster.admin.resource(TestObjects.diskLease(younger, path)).create();
     String second = uniqueName("vm");
@@ -254,7 +254,28 @@ class ArbitrationIT {
     cluster.setRunning(first, false);
     cluster.admin.resources(DiskLease.class).withName(older).delete();
     Await.until(older + " is gone", Cluster.WAIT, () -> cluster.lease(older) == null);
-    cluster.awaitHolder(younger, second);
+    assertThat(cluster.awaitHolder(younger, second).epoch).as("the path's epochs go on from the older lease's")
+        .isGreaterThan(olderEpoch);
+  }
+
+  /** A fence that compares tokens per disk must never see them go back, though the disk's lease is a new object. */
+  @Test
+  void aPathsEpochsKeepGrowingWhenItsAutomaticLeaseIsMadeAgain() {
+    String path = cluster.path(uniqueName("again") + ".img");
+    String lease = LeaseNames.autoName(path);
+    String first = uniqueName("vm");
+    cluster.create(first, "a", disk(path, Exclusive));
+    long firstEpoch = cluster.awaitHolder(lease, first).epoch;
+    String firstUid = cluster.lease(lease).getMetadata().getUid();
+
+    cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(first).delete();
+    Await.until("the unused auto lease is deleted", Cluster.WAIT, () -> cluster.lease(lease) == null);
+    String second = uniqueName("vm");
+    cluster.create(second, "b", disk(path, Exclusive));
+
+    LeaseHolder holder = cluster.awaitHolder(lease, second);
+    assertThat(cluster.lease(lease).getMetadata().getUid()).as("a new DiskLease").isNotEqualTo(firstUid);
+    assertThat(holder.epoch).isGreaterThan(firstEpoch);
   }
 
   @Test
