@@ -82,7 +82,7 @@ public final class ChaosRun {
 
       Faults faults = new Faults(system, NODES, startAgent, proxies, operators, restarts, random, out);
       Workloads workloads = new Workloads(system, NODES, MAX_DOMAINS, random, out);
-      Observer observer = new Observer(system);
+      Observer observer = new Observer(system, workloads);
       long end = System.nanoTime() + length.toNanos();
       long nextProgress = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
       while (System.nanoTime() < end) {

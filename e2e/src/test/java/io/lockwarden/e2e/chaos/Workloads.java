@@ -11,7 +11,9 @@ import io.lockwarden.testing.TestObjects;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -29,6 +31,8 @@ final class Workloads {
   private final Random random;
   private final PrintStream out;
   private final int[] counts = new int[Op.values().length];
+  /** Domain name to when a stop or a migration was last asked for it: a move that follows is the user's, no fail-over. */
+  private final Map<String, Long> lastMoveAsked = new HashMap<>();
   private int created;
 
   Workloads(LocalSystem system, List<String> nodes, int maxDomains, Random random, PrintStream out) {
@@ -54,6 +58,9 @@ final class Workloads {
     }
     SupervisedDomain d = domains.isEmpty() ? null : domains.get(random.nextInt(domains.size()));
     String name = d == null ? null : d.getMetadata().getName();
+    if (name != null && (op == Op.STOP || op == Op.MIGRATE)) {
+      lastMoveAsked.put(name, System.currentTimeMillis()); // before the request: a lost reply may still have applied it
+    }
     try {
       String what = switch (op) {
         case CREATE -> domains.size() >= maxDomains ? null : create();
@@ -72,6 +79,11 @@ final class Workloads {
     } catch (RuntimeException e) {
       return false;
     }
+  }
+
+  /** When a stop or a migration of {@code name} was last asked for, or 0. */
+  long lastMoveAskedMillis(String name) {
+    return lastMoveAsked.getOrDefault(name, 0L);
   }
 
   String summary() {

@@ -145,7 +145,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
           decision.arbitration().status().holders.stream().map(h -> h.domain).toList());
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(5, TimeUnit.SECONDS);
     }
-    pathClaims.release(lease);
+    pathClaims.release(decision.lease()); // the version decided on: its epoch is the last this lease granted
     metrics.waiting(lease.getMetadata().getName(), 0);
     return DeleteControl.defaultDelete();
   }
@@ -185,6 +185,9 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
           return decision;
         }
         current = fresh;
+        // Deleted meanwhile: another replica's cleanup may already have given up the path's claim, so this decision
+        // must not grant on it any more.
+        deleting |= fresh.getMetadata().getDeletionTimestamp() != null;
       }
     }
     throw new IllegalStateException("lease " + lease.getMetadata().getName() + ": lost " + MAX_DECISIONS

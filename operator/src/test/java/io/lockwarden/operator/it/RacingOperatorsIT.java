@@ -14,6 +14,7 @@ import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -75,6 +76,37 @@ class RacingOperatorsIT {
     for (OperatorProcess operator : List.of(cluster.operator(), second)) {
       assertThat(operator.get("/metrics")).contains("lockwarden_split_brain_detected_total 0.0");
     }
+    second.close();
+  }
+
+  /**
+   * Two operators deciding at once while automatic leases are deleted and made again: one replica's cleanup gives up
+   * a path's claim while the other may still be deciding on the lease. Each new lease of a path grants above the last
+   * epoch of the one before; the history checks that across every version it sees.
+   */
+  @Test
+  void twoOperatorsKeepAPathsEpochsGrowingWhileItsLeaseIsDeletedAndMadeAgain() {
+    OperatorProcess second = cluster.startOperator("race-again");
+    List<String> paths = List.of("again1.img", "again2.img", "again3.img", "again4.img").stream()
+        .map(cluster::path).toList();
+    Map<String, Long> lastEpoch = new HashMap<>();
+    for (int round = 1; round <= 3; round++) {
+      List<String> vms = new ArrayList<>();
+      for (String path : paths) {
+        String vm = uniqueName("again");
+        vms.add(vm);
+        cluster.create(vm, List.of("a", "b", "c").get(round % 3), disk(path, AccessMode.Exclusive));
+      }
+      for (int i = 0; i < paths.size(); i++) {
+        long epoch = cluster.awaitHolder(LeaseNames.autoName(paths.get(i)), vms.get(i)).epoch;
+        Long before = lastEpoch.put(paths.get(i), epoch);
+        assertThat(epoch).as("round %d, %s", round, paths.get(i)).isGreaterThan(before == null ? 0 : before);
+      }
+      vms.forEach(vm -> cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(vm).delete());
+      Await.until("round " + round + ": every automatic lease deleted", Duration.ofMinutes(1),
+          () -> paths.stream().allMatch(p -> cluster.lease(LeaseNames.autoName(p)) == null));
+    }
+    assertThat(history.violations()).isEmpty();
     second.close();
   }
 
