@@ -7,6 +7,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.lockwarden.observe.HttpEndpoints;
+import io.lockwarden.operator.config.LeanCache;
 import io.lockwarden.operator.config.OperatorConfig;
 import io.lockwarden.operator.domain.DomainReconciler;
 import io.lockwarden.operator.fence.NodeLiveness;
@@ -90,8 +91,9 @@ public final class OperatorMain {
     });
     PathClaims pathClaims = new PathClaims(client, config.namespace());
     operator.register(new LeaseReconciler(liveness, pathClaims, metrics, events,
-        config.nodeTimeout().plus(config.grace())));
-    operator.register(new DomainReconciler(liveness, pathClaims, metrics, events));
+        config.nodeTimeout().plus(config.grace())), o -> o.withItemStore(LeanCache.store()));
+    operator.register(new DomainReconciler(liveness, pathClaims, metrics, events),
+        o -> o.withItemStore(LeanCache.store()));
 
     SplitBrainAudit audit = new SplitBrainAudit(client, metrics);
     liveness.start();

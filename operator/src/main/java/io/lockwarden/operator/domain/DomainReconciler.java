@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.lockwarden.operator.config.LeanCache;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -88,6 +89,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     domains = context.getPrimaryCache();
     domains.addIndexers(Indexes.forDomains());
     leases = new InformerEventSource<>(InformerEventSourceConfiguration.from(DiskLease.class, SupervisedDomain.class)
+        .withItemStore(LeanCache.store())
         .withSecondaryToPrimaryMapper(this::domainsOf).build(), context);
     leases.addIndexers(Indexes.forLeases());
     NodeLivenessEventSource<SupervisedDomain> nodes = new NodeLivenessEventSource<>(liveness, node -> {

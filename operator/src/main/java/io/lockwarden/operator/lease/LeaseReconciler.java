@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.lockwarden.operator.config.LeanCache;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -94,6 +95,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     leases = context.getPrimaryCache();
     leases.addIndexers(Indexes.forLeases());
     domains = new InformerEventSource<>(InformerEventSourceConfiguration.from(SupervisedDomain.class, DiskLease.class)
+        .withItemStore(LeanCache.store())
         .withSecondaryToPrimaryMapper(this::leasesOf).build(), context);
     domains.addIndexers(Indexes.forDomains());
     NodeLivenessEventSource<DiskLease> nodes = new NodeLivenessEventSource<>(liveness, node -> {

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.operator.config.LeanCache;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +32,8 @@ public final class SplitBrainAudit implements AutoCloseable {
   }
 
   public void start() {
-    informer = client.resources(DiskLease.class).inform(new ResourceEventHandler<>() {
+    informer = client.resources(DiskLease.class).runnableInformer(0).itemStore(LeanCache.<DiskLease>store());
+    informer.addEventHandler(new ResourceEventHandler<>() {
       @Override
       public void onAdd(DiskLease lease) {
         check(lease);
@@ -46,7 +48,8 @@ public final class SplitBrainAudit implements AutoCloseable {
       public void onDelete(DiskLease lease, boolean unknownFinalState) {
         highestEpoch.remove(lease.getMetadata().getUid());
       }
-    }, 0);
+    });
+    informer.run(); // as inform() did: returns once the first list is in
   }
 
   /** The violation found in this version, or null; public for the tests' own checker. */
