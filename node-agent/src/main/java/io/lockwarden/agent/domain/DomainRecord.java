@@ -30,6 +30,9 @@ final class DomainRecord {
   boolean stopSent;
   boolean killSent;
   String lastSupervisorPhase;
+  /** The supervisor's pause and resume counters as last counted; null until its first state is read after adoption. */
+  Long pausesSeen;
+  Long resumesSeen;
   /** Set while a foreign holder blocks the start: the lock file and its holder. */
   String busyPath;
   Long busyPid;

@@ -532,6 +532,8 @@ public final class NodeAgent implements AutoCloseable {
       record.stopSent = false;
       record.killSent = false;
       record.lastSupervisorPhase = null;
+      record.pausesSeen = 0L; // a supervisor this agent starts: every pause it reports is new
+      record.resumesSeen = 0L;
       record.runningReason = "Starting";
       record.runningMessage = "supervisor started; taking local locks";
       log.info("event=supervisor-started domain={} node={} supervisorPid={} leases={}", record.key(), node,
@@ -709,6 +711,8 @@ public final class NodeAgent implements AutoCloseable {
       record.stopSent = false;
       record.killSent = false;
       record.lastSupervisorPhase = null;
+      record.pausesSeen = 0L; // a supervisor this agent starts: every pause it reports is new
+      record.resumesSeen = 0L;
       log.info("event=incoming-started domain={} node={} source={} mode={} supervisorPid={}", record.key(), node,
           migration.source, args.incoming(), record.supervision.pid());
     } catch (IOException e) {
@@ -757,18 +761,29 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  /** Counts fence actions as the supervisor reports them. */
+  /**
+   * Counts fence actions as the supervisor reports them: by its own counters, not by the phases seen, because a
+   * pause and its resume can both fall between two looks (while this agent was itself stopped, say).
+   */
   private void observe(DomainRecord record, SupervisorState state) {
+    if (state != null) {
+      if (record.pausesSeen == null) { // adopted after a restart: the agent before counted what happened so far
+        record.pausesSeen = state.pauses;
+        record.resumesSeen = state.resumes;
+      }
+      for (; record.pausesSeen < state.pauses; record.pausesSeen++) {
+        metrics.fenceAction("pause");
+        log.warn("event=domain-paused domain={} node={} note=right to the disks not proven in time", record.key(),
+            node);
+      }
+      for (; record.resumesSeen < state.resumes; record.resumesSeen++) {
+        metrics.fenceAction("resume");
+        log.info("event=domain-resumed domain={} node={}", record.key(), node);
+      }
+    }
     String phase = state == null ? null : state.phase;
     if (Objects.equals(phase, record.lastSupervisorPhase)) {
       return;
-    }
-    if ("Paused".equals(phase)) {
-      metrics.fenceAction("pause");
-      log.warn("event=domain-paused domain={} node={} note=right to the disks not proven in time", record.key(), node);
-    } else if ("Paused".equals(record.lastSupervisorPhase) && "Running".equals(phase)) {
-      metrics.fenceAction("resume");
-      log.info("event=domain-resumed domain={} node={}", record.key(), node);
     }
     if ("Running".equals(phase)) {
       record.busyPath = null;

@@ -319,12 +319,14 @@ public final class SupervisorMain {
             child.signal(Signal.SIGSTOP);
             paused = true;
             pausedAt = now;
+            state.pauses++;
             update("Paused", "the right to the disks could not be proven in time; paused");
             log("fenced", "action=pause");
           }
         } else if (paused && now <= deadline) {
           child.signal(Signal.SIGCONT);
           paused = false;
+          state.resumes++;
           update("Running", null);
           log("resumed", "");
         } else if (paused && now - pausedAt > args.pauseTimeout().toNanos()) {

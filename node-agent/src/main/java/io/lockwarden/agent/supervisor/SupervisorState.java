@@ -36,6 +36,9 @@ public final class SupervisorState {
   public Integer exitCode;
   public Integer exitSignal;
   public String message;
+  /** How often this supervisor paused and resumed its process: the agent counts its fence actions by them. */
+  public long pauses;
+  public long resumes;
 
   /** For the agent and the tests; the supervisor itself never reads, so it never loads Jackson. */
   public static SupervisorState read(Path runDir) throws IOException {
@@ -67,6 +70,8 @@ public final class SupervisorState {
     field(json, "exitCode", exitCode);
     field(json, "exitSignal", exitSignal);
     field(json, "message", message);
+    field(json, "pauses", pauses);
+    field(json, "resumes", resumes);
     if (json.charAt(json.length() - 1) == ',') {
       json.setLength(json.length() - 1);
     }
