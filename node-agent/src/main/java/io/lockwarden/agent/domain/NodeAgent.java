@@ -420,8 +420,12 @@ public final class NodeAgent implements AutoCloseable {
       }
       if (domain.getMetadata().getDeletionTimestamp() != null || (!held && revoked(record, supervision, grants))) {
         if (!record.killSent) {
+          // The source copy of a migration that released its locks in the hand-off has nothing left to fence: its
+          // end is the migration's, not a fence action (the process already runs on the target).
+          boolean handedOff = migration != null && node.equals(migration.source) && record.outgoingReleasedAt != null;
           log.warn("event=supervisor-killed domain={} node={} reason={}", record.key(), node,
-              domain.getMetadata().getDeletionTimestamp() != null ? "deleted" : "grant-revoked");
+              domain.getMetadata().getDeletionTimestamp() != null ? "deleted"
+                  : handedOff ? "handed-off" : "grant-revoked");
           supervision.kill(); // the seed's Free: with prejudice
           record.killSent = true;
         }
