@@ -130,7 +130,6 @@ public final class PathClaims {
    */
   public void release(DiskLease lease) {
     String name = claimName(lease.getSpec().path);
-    long floor = epochFloor(lease);
     long epoch = lease.getStatus() == null || lease.getStatus().epoch == null ? 0 : lease.getStatus().epoch;
     Lease claim = client.leases().inNamespace(namespace).withName(name).get();
     if (claim == null) {
@@ -138,7 +137,8 @@ public final class PathClaims {
         client.resource(newClaim(name, null, lease.getSpec().path, epoch)).create();
       }
     } else if (identity(lease).equals(claim.getSpec().getHolderIdentity())) {
-      long last = Math.max(Math.max(floor, epoch), lastEpoch(claim));
+      // The claim still carries the floor this lease was given: a lease that never granted passes it on unchanged.
+      long last = Math.max(epoch, lastEpoch(claim));
       claim.getSpec().setHolderIdentity(null);
       Map<String, String> annotations = new HashMap<>(Objects.requireNonNullElse(claim.getMetadata().getAnnotations(),
           Map.of()));
