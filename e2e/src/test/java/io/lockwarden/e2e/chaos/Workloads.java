@@ -31,7 +31,10 @@ final class Workloads {
   private final Random random;
   private final PrintStream out;
   private final int[] counts = new int[Op.values().length];
-  /** Domain name to when a stop or a migration was last asked for it: a move that follows is the user's, no fail-over. */
+  /**
+   * Domain name to when a stop or a migration was last asked for it: a move that follows is the user's, not a
+   * fail-over.
+   */
   private final Map<String, Long> lastMoveAsked = new HashMap<>();
   private int created;
 

@@ -64,4 +64,14 @@ final class DomainRecord {
   String key() {
     return namespace + "/" + name;
   }
+
+  /** A supervisor this agent has just started: nothing sent to it yet, and every pause it reports is new. */
+  void launched(Supervision started) {
+    supervision = started;
+    stopSent = false;
+    killSent = false;
+    lastSupervisorPhase = null;
+    pausesSeen = 0L;
+    resumesSeen = 0L;
+  }
 }

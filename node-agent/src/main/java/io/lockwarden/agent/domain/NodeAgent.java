@@ -529,15 +529,10 @@ public final class NodeAgent implements AutoCloseable {
           spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
           Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
           config.runAsUid(), config.runAsGid(), null, locks, spec.command);
-      record.supervision = Supervision.launch(args, environment(domain));
+      record.launched(Supervision.launch(args, environment(domain)));
       record.exitPhase = null;
       record.incoming = false;
       record.startedAt = now;
-      record.stopSent = false;
-      record.killSent = false;
-      record.lastSupervisorPhase = null;
-      record.pausesSeen = 0L; // a supervisor this agent starts: every pause it reports is new
-      record.resumesSeen = 0L;
       record.runningReason = "Starting";
       record.runningMessage = "supervisor started; taking local locks";
       log.info("event=supervisor-started domain={} node={} supervisorPid={} leases={}", record.key(), node,
@@ -709,14 +704,9 @@ public final class NodeAgent implements AutoCloseable {
           Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
           config.runAsUid(), config.runAsGid(), migration.mode == null ? MigrationMode.Live : migration.mode, locks,
           spec.command);
-      record.supervision = Supervision.launch(args, environment(domain));
+      record.launched(Supervision.launch(args, environment(domain)));
       record.incoming = true;
       record.incomingRunningAt = null;
-      record.stopSent = false;
-      record.killSent = false;
-      record.lastSupervisorPhase = null;
-      record.pausesSeen = 0L; // a supervisor this agent starts: every pause it reports is new
-      record.resumesSeen = 0L;
       log.info("event=incoming-started domain={} node={} source={} mode={} supervisorPid={}", record.key(), node,
           migration.source, args.incoming(), record.supervision.pid());
     } catch (IOException e) {
