@@ -39,7 +39,25 @@ public final class DomainIntent {
     if (Boolean.FALSE.equals(domain.getSpec().running)) {
       return false;
     }
-    return !completed(domain);
+    return !completed(domain) && !refused(domain);
+  }
+
+  /**
+   * Running=False with a refusal of the node's policy (ExecutableNotAllowed, PathNotAllowed) for the current
+   * generation: the domain cannot run where it is placed, so it holds no lease until its spec changes (hole l: an
+   * unrunnable domain must not block its disks for everyone).
+   */
+  public static boolean refused(SupervisedDomain domain) {
+    return runningFalseFor(domain, DomainConditions.REASON_EXECUTABLE_NOT_ALLOWED) != null
+        || runningFalseFor(domain, DomainConditions.REASON_PATH_NOT_ALLOWED) != null;
+  }
+
+  /** The Running condition if it is False with {@code reason} for the current generation, else null. */
+  public static Condition runningFalseFor(SupervisedDomain domain, String reason) {
+    List<Condition> conditions = domain.getStatus() == null ? null : domain.getStatus().conditions;
+    return conditions == null ? null : conditions.stream().filter(c -> DomainConditions.RUNNING.equals(c.getType())
+        && "False".equals(c.getStatus()) && reason.equals(c.getReason())
+        && Objects.equals(c.getObservedGeneration(), domain.getMetadata().getGeneration())).findFirst().orElse(null);
   }
 
   /** Running=False, reason Completed, for the current generation. */

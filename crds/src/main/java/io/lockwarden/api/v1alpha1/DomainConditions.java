@@ -12,8 +12,20 @@ public final class DomainConditions {
   /** Someone outside lockwarden holds byte 0 of one of the domain's disks. Written by the agent. */
   public static final String LOCAL_LOCK_BUSY = "LocalLockBusy";
 
+  /**
+   * A disk removed from spec.disks is still open in a process of the domain: its lock and lease are kept until it is
+   * closed or the domain exits. Written by the agent.
+   */
+  public static final String UNPLUG_PENDING = "UnplugPending";
+
   /** Running=False for good: the process exited and its restart policy will not start it again. */
   public static final String REASON_COMPLETED = "Completed";
+  /**
+   * Running=False: the node's policy refuses to run the domain's program or to lock one of its disks. For the
+   * generation it names, the domain is Failed and asks for no lease; a spec change asks again.
+   */
+  public static final String REASON_EXECUTABLE_NOT_ALLOWED = "ExecutableNotAllowed";
+  public static final String REASON_PATH_NOT_ALLOWED = "PathNotAllowed";
   public static final String REASON_LEASE_NOT_FOUND = "LeaseNotFound";
   public static final String REASON_NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed";
   public static final String REASON_DUPLICATE_PATH = "DuplicatePath";

@@ -64,4 +64,12 @@ public class SupervisedDomainSpec {
 
   @Default("Pause")
   public LeaseLossAction onLeaseLoss;
+
+  /**
+   * What a hot-unplug does while the process still has the disk open: WaitForClose keeps the disk's lock and lease
+   * until no process of the domain has it open; Restart stops the domain and starts it again without the disk, for
+   * programs that never close a disk.
+   */
+  @Default("WaitForClose")
+  public UnplugPolicy unplugPolicy;
 }

@@ -216,7 +216,7 @@ class AgentLifecycleIT {
   @Test
   void parametersAndFencingTokensReachTheProcessAndNothingOfTheAgentsEnvironment() throws Exception {
     String file = uniqueName("env") + ".img";
-    Path out = system.base.resolve(uniqueName("env") + ".txt");
+    Path out = system.disks.resolve(uniqueName("env") + ".txt"); // where the domain (nobody) may write
     String vm = uniqueName("vm");
     SupervisedDomain domain = TestObjects.domain(system.apps, vm, system.node("a"), system.exclusive(file));
     domain.getSpec().id = 7L;

@@ -72,9 +72,24 @@ public final class LocalSystem implements AutoCloseable {
     this.apps = createNamespace(admin, prefix + "-apps");
     this.base = Files.createDirectories(Path.of("target", "systems", system).toAbsolutePath());
     this.disks = Files.createDirectories(base.resolve("disks"));
+    ownedByDomains(disks);
     this.kubeconfig = base.resolve("kubeconfig");
+    // The agents' credentials: readable by them (root) only, never by a domain (SEC-4).
     Files.writeString(kubeconfig, controlPlane.kubeconfigYaml());
+    Files.setPosixFilePermissions(kubeconfig, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
   }
+
+  /**
+   * Domains run as nobody (the agent's default, SEC-4), as a VM runs as the qemu user: their disks, and the directory
+   * tests have them write into, are theirs, as an administrator would make them.
+   */
+  public static void ownedByDomains(Path path) throws IOException {
+    Files.setAttribute(path, "unix:uid", DOMAIN_UID);
+    Files.setAttribute(path, "unix:gid", DOMAIN_UID);
+  }
+
+  /** The user and group the agents run domains as: their default, nobody. */
+  public static final int DOMAIN_UID = 65534;
 
   /** Agents on {@code nodes} (short names), then the operator. */
   public static LocalSystem start(ControlPlane controlPlane, String prefix, Map<String, String> operatorEnv,
@@ -151,6 +166,7 @@ public final class LocalSystem implements AutoCloseable {
       Path path = disks.resolve(file);
       if (!Files.exists(path)) {
         Files.createFile(path);
+        ownedByDomains(path);
       }
       return path.toString();
     } catch (IOException e) {

@@ -1,5 +1,6 @@
 package io.lockwarden.agent.config;
 
+import io.lockwarden.agent.supervisor.SupervisorArgs;
 import io.lockwarden.api.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,15 +15,24 @@ import java.util.Set;
  * ({@code LOCKWARDEN_FENCE_TIMEOUT=6s}), which win over the defaults. The node name also comes from {@code NODE_NAME}
  * (the downward API). A bad value stops the agent at start with a message naming the setting.
  *
- * @param runAsUid uid (with {@code runAsGid}) the domains' processes run as; null: the agent's own
+ * @param runAsUid uid (with {@code runAsGid}) the domains' processes run as: 65534 (nobody) unless set, so that a
+ *     domain can rewrite nothing the agent or its supervisor trusts and read none of the agent's credentials
+ *     (docs/safety.md, SEC-4); 0 only if set so explicitly
+ * @param cgroupRoot where each domain gets a cgroup v2 directory of its own ({@code auto}: the host's cgroup2 mount
+ *     plus {@code lockwarden/<node>}; {@code none}: no cgroups, supervisors track domains as child subreapers)
+ * @param unsafeDisable safety rules switched off for a negative control (LOCKWARDEN_UNSAFE_DISABLE); empty in production
  */
 public record AgentConfig(String nodeName, String namespace, Path runDir, Path lockspaceDir,
     Set<String> allowedExecutables, List<Path> allowedPathPrefixes, Duration renewInterval, Duration fenceTimeout,
-    Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid) {
+    Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid,
+    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable) {
 
   static final Set<String> KNOWN = Set.of("node-name", "namespace", "run-dir", "lockspace-dir", "allowed-executables",
       "allowed-path-prefixes", "renew-interval", "fence-timeout", "pause-timeout", "metrics-port", "metrics-address",
-      "run-as-uid", "run-as-gid");
+      "run-as-uid", "run-as-gid", "cgroup-root", "unsafe-disable");
+
+  /** The default user and group of domains: nobody and nogroup. */
+  static final String NOBODY = "65534";
 
   public static AgentConfig from(String[] args, Map<String, String> env) {
     Map<String, String> flags = new HashMap<>();
@@ -49,9 +59,11 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
           + "): every renewal must land before the last one's deadline");
     }
     String lockspace = s.get("lockspace-dir", null);
-    Integer uid = integer("run-as-uid", s.get("run-as-uid", null));
-    Integer gid = integer("run-as-gid", s.get("run-as-gid", null));
-    if ((uid == null) != (gid == null)) {
+    String uidSet = s.get("run-as-uid", null);
+    String gidSet = s.get("run-as-gid", null);
+    Integer uid = integer("run-as-uid", uidSet == null || uidSet.isBlank() ? NOBODY : uidSet);
+    Integer gid = integer("run-as-gid", gidSet == null || gidSet.isBlank() ? NOBODY : gidSet);
+    if ((uidSet == null || uidSet.isBlank()) != (gidSet == null || gidSet.isBlank())) {
       throw new IllegalArgumentException("run-as-uid and run-as-gid go together");
     }
     return new AgentConfig(node, s.get("namespace", "lockwarden-system"),
@@ -60,7 +72,17 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
         Set.copyOf(list(s.get("allowed-executables", ""))),
         list(s.get("allowed-path-prefixes", "")).stream().map(Path::of).toList(),
         renew, fence, Durations.parse("pause-timeout", s.get("pause-timeout", "30s")),
-        port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid);
+        port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid,
+        s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")));
+  }
+
+  private static Set<SupervisorArgs.Unsafe> unsafe(String value) {
+    try {
+      return SupervisorArgs.Unsafe.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("unsafe-disable: '" + value + "' names no rule; known: "
+          + List.of(SupervisorArgs.Unsafe.values()));
+    }
   }
 
   private static List<String> list(String value) {

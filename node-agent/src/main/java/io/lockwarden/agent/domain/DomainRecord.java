@@ -1,72 +1,91 @@
 package io.lockwarden.agent.domain;
 
+import io.lockwarden.agent.rundir.RunDir;
+import io.lockwarden.agent.supervisor.DomainRemains;
 import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.ExitStatus;
-import java.nio.file.Path;
 
 /**
- * What the agent remembers about one domain on its node between passes. Only conveniences live here (back-off, the
- * last exit, a busy lock): after an agent restart they start afresh, which delays nothing that matters for safety.
+ * What the agent remembers about one domain on its node between passes: a plain record that the agent's parts read and
+ * write under the agent's one lock. Only conveniences live here (back-off, the last exit, a busy lock): after an agent
+ * restart they start afresh, which delays nothing that matters for safety. What safety needs to survive a restart is
+ * in the run directory or on the API server.
  */
-final class DomainRecord {
-  final String uid;
-  final Path runDir;
-  String namespace;
-  String name;
-  Supervision supervision;
-  /** The domain's process group leader, kept after the supervisor is gone until the group is empty. */
-  Long domainPid;
-  ExitStatus lastExit;
+public final class DomainRecord {
+  public final String uid;
+  public final RunDir runDir;
+  public String namespace;
+  public String name;
+  public Supervision supervision;
+  /** What is left of the domain's processes after its supervisor is gone, until nothing is. */
+  public DomainRemains remains = DomainRemains.none();
+  /** When a kill was sent to the supervisor (nanoTime), to end it by force if it does not end by itself. */
+  public long killSentAt;
+  public ExitStatus lastExit;
   /** Process phase after the last exit: Stopped or Failed; null before any exit. */
-  DomainPhase exitPhase;
-  String runningReason = "NotStarted";
-  String runningMessage = "not started yet";
+  public DomainPhase exitPhase;
+  public String runningReason = "NotStarted";
+  public String runningMessage = "not started yet";
   /** Generation whose run finished for good (Running=False, Completed). */
-  Long completedGeneration;
-  int failures;
-  long notBefore;
-  long startedAt;
-  boolean stopSent;
-  boolean killSent;
-  String lastSupervisorPhase;
+  public Long completedGeneration;
+  public int failures;
+  public long notBefore;
+  public long startedAt;
+  public boolean stopSent;
+  public boolean killSent;
+  public String lastSupervisorPhase;
   /** The supervisor's pause and resume counters as last counted; null until its first state is read after adoption. */
-  Long pausesSeen;
-  Long resumesSeen;
+  public Long pausesSeen;
+  public Long resumesSeen;
   /** Set while a foreign holder blocks the start: the lock file and its holder. */
-  String busyPath;
-  Long busyPid;
-  String busyMode;
-  String busyLease;
+  public String busyPath;
+  public Long busyPid;
+  public String busyMode;
+  public String busyLease;
   /** The migration this node's migration fields below are about (its startedAt). */
-  String migrationStartedAt;
+  public String migrationStartedAt;
   /**
    * The supervisor is a migration target's, started before the domain was placed here, for the migration of
-   * {@link #migrationStartedAt} (kept in {@link #INCOMING_FOR_FILE} so that an adopting agent knows which).
+   * {@link #migrationStartedAt} (kept in the run directory's incoming-for file so that an adopting agent knows which).
    */
-  boolean incoming;
-  static final String INCOMING_FOR_FILE = "incoming-for";
+  public boolean incoming;
   /** Why this node, as migration target, could not take the domain over; reported, and the operator rolls back. */
-  String incomingFailure;
+  public String incomingFailure;
   /** Migration target: when the process ran here with every lock held (wall-clock ms). */
-  Long incomingRunningAt;
+  public Long incomingRunningAt;
   /** Migration source: when the process was stopped and its Exclusive locks released (wall-clock ms). */
-  Long outgoingReleasedAt;
+  public Long outgoingReleasedAt;
+  /** The supervisor was stopped to release an unplugged disk it kept open (unplugPolicy: Restart). */
+  public boolean restartForUnplug;
   /** ExecutableNotAllowed or PathNotAllowed, with its message, while the node's policy refuses the domain. */
-  String refusal;
-  String refusalMessage;
+  public String refusal;
+  public String refusalMessage;
+  /** The refusal is of the start itself (the program, or a disk to start with): the domain is Failed. */
+  public boolean refusedStart;
+  /** The generation the start was refused for: a later spec is tried afresh. */
+  public Long refusedGeneration;
 
-  DomainRecord(String uid, Path runDir) {
+  public DomainRecord(String uid, RunDir runDir) {
     this.uid = uid;
     this.runDir = runDir;
   }
 
-  String key() {
+  public String key() {
     return namespace + "/" + name;
   }
 
+  /** The seed's Free for this domain's supervisor: every process of the domain killed now, the supervisor told. */
+  public void kill() {
+    supervision.kill();
+    if (!killSent) {
+      killSent = true;
+      killSentAt = System.nanoTime();
+    }
+  }
+
   /** A supervisor this agent has just started: nothing sent to it yet, and every pause it reports is new. */
-  void launched(Supervision started) {
+  public void launched(Supervision started) {
     supervision = started;
     stopSent = false;
     killSent = false;

@@ -15,12 +15,22 @@ import java.nio.file.attribute.PosixFilePermissions;
 public final class LockTarget {
   private LockTarget() {}
 
-  /** @param lockspace the lockspace directory, or null to lock the disk itself */
+  /** For a disk whose path as written is its resolved path. */
   public static Path of(Path disk, Path lockspace) throws IOException {
+    return of(disk.toString(), disk, lockspace);
+  }
+
+  /**
+   * @param name the disk's path as the spec writes it: a lockspace file is named by its SHA-256, as virtlockd names it,
+   *     so that every host names one disk's lock alike even where a symlink resolves differently per host
+   * @param disk the file it resolves to on this host: what is locked without a lockspace
+   * @param lockspace the lockspace directory, or null to lock the disk itself
+   */
+  public static Path of(String name, Path disk, Path lockspace) throws IOException {
     if (lockspace == null) {
       return disk;
     }
-    Path file = nameOf(disk, lockspace);
+    Path file = nameOf(name, disk, lockspace);
     try {
       Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (FileAlreadyExistsException e) {
@@ -30,7 +40,7 @@ public final class LockTarget {
   }
 
   /** The file {@link #of} locks, without creating it. */
-  public static Path nameOf(Path disk, Path lockspace) {
-    return lockspace == null ? disk : lockspace.resolve(DiskPath.sha256Hex(disk.toString()));
+  public static Path nameOf(String name, Path disk, Path lockspace) {
+    return lockspace == null ? disk : lockspace.resolve(DiskPath.sha256Hex(name));
   }
 }

@@ -1,5 +1,6 @@
 package io.lockwarden.agent.policy;
 
+import io.lockwarden.api.v1alpha1.DomainConditions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +13,8 @@ import java.util.Set;
  * after following every symlink, under an allowed prefix. The lock is then taken on that canonical target.
  */
 public final class NodePolicy {
-  public static final String EXECUTABLE_NOT_ALLOWED = "ExecutableNotAllowed";
-  public static final String PATH_NOT_ALLOWED = "PathNotAllowed";
+  public static final String EXECUTABLE_NOT_ALLOWED = DomainConditions.REASON_EXECUTABLE_NOT_ALLOWED;
+  public static final String PATH_NOT_ALLOWED = DomainConditions.REASON_PATH_NOT_ALLOWED;
 
   private final Set<String> allowedExecutables;
   private final List<Path> allowedPrefixes;

@@ -11,20 +11,18 @@ import jnr.posix.SpawnAttribute;
 import jnr.posix.SpawnFileAction;
 
 /**
- * The domain's process, started so that no lock can outlive both it and the supervisor:
+ * The domain's main process:
  * <ul>
- *   <li>it inherits a copy of every lock descriptor (dup'ed to fresh numbers, so close-on-exec is off): an OFD lock
- *       lives as long as any descriptor of it, so the disks stay locked while the process lives, even if the
- *       supervisor is gone;
+ *   <li>it inherits no lock descriptor: the locks stay the supervisor's alone, so the domain can never unlock them
+ *       (an OFD lock belongs to its open file description, and any holder of a copy could F_UNLCK it), as virtlockd
+ *       keeps its locks out of QEMU (docs/safety.md, SEC-4);
  *   <li>it runs under {@code setpriv --pdeathsig KILL}, so it is SIGKILLed when the supervisor's spawning thread (the
- *       main thread, alive until the supervisor ends) dies, and then the last descriptor closes;
- *   <li>it leads its own process group, so pausing or killing reaches its children too.
+ *       main thread, alive until the supervisor ends) dies;
+ *   <li>it leads its own process group, so a SIGTERM reaches its children too; everything else (pause, hold, kill)
+ *       goes to every process of the domain through {@link DomainProcesses}.
  * </ul>
  */
 final class DomainProcess {
-  /** Lock descriptors are handed to the child from this number up. */
-  static final int FIRST_INHERITED_FD = 100;
-  private static final int WNOHANG = 1;
   private static final int O_WRONLY_CREAT_APPEND = 0x1 | 0x40 | 0x400;
 
   private final POSIX posix;
@@ -36,16 +34,13 @@ final class DomainProcess {
   }
 
   /** @param runAs uid and gid to run as, or null for the supervisor's own */
-  static DomainProcess spawn(List<String> command, List<Integer> lockFds, List<String> environment, Path log,
-      int[] runAs) throws IOException {
+  static DomainProcess spawn(List<String> command, List<String> environment, Path log, int[] runAs)
+      throws IOException {
     POSIX posix = POSIXFactory.getNativePOSIX();
     List<SpawnFileAction> actions = new ArrayList<>();
     actions.add(SpawnFileAction.open("/dev/null", 0, 0, 0));
     actions.add(SpawnFileAction.open(log.toString(), 1, O_WRONLY_CREAT_APPEND, 0600));
     actions.add(SpawnFileAction.dup(1, 2));
-    for (int i = 0; i < lockFds.size(); i++) {
-      actions.add(SpawnFileAction.dup(lockFds.get(i), FIRST_INHERITED_FD + i));
-    }
     List<String> argv = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL"));
     if (runAs != null) {
       // setpriv sets the ids, then the death signal (the kernel clears it on a credential change, so order matters:
@@ -73,12 +68,6 @@ final class DomainProcess {
     posix.kill(-pid, signal.intValue());
   }
 
-  /** The wait status if the process has ended (it is then reaped), else null. */
-  int[] poll() {
-    int[] status = new int[1];
-    long reaped = posix.waitpid(pid, status, WNOHANG);
-    return reaped == pid ? status : null;
-  }
 
   static int exitCode(int status) {
     return (status >> 8) & 0xff;

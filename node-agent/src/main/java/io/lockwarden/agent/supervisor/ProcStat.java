@@ -18,9 +18,23 @@ public final class ProcStat {
     return field(pid, 3);
   }
 
+  /** Field 4: the parent's pid, or null if the process does not exist. */
+  public static String parentOf(long pid) {
+    return field(pid, 4);
+  }
+
+  /** Field 3 of a stat file, for a thread's /proc/PID/task/TID/stat. */
+  static String stateOf(Path statFile) {
+    return field(statFile, 3);
+  }
+
   private static String field(long pid, int number) {
+    return field(Path.of("/proc", Long.toString(pid), "stat"), number);
+  }
+
+  private static String field(Path statFile, int number) {
     try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      String stat = Files.readString(statFile);
       // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
       String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       return rest[number - 3];

@@ -1,5 +1,6 @@
 package io.lockwarden.agent.supervisor;
 
+import io.lockwarden.agent.rundir.RunDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,12 +28,12 @@ public final class Supervision {
   private static final String PATH = ProcessHandle.current().info().command().orElse("java");
   private static final String CONTEXT = readContext();
 
-  private final Path runDir;
+  private final RunDir runDir;
   private final long pid;
   private final String startTime;
   private final SupervisorArgs args;
 
-  private Supervision(Path runDir, long pid, String startTime, SupervisorArgs args) {
+  private Supervision(RunDir runDir, long pid, String startTime, SupervisorArgs args) {
     this.runDir = runDir;
     this.pid = pid;
     this.startTime = startTime;
@@ -62,29 +63,26 @@ public final class Supervision {
    * agent: the agent may die or be upgraded, the supervisor carries on.
    */
   public static Supervision launch(SupervisorArgs args, java.util.Map<String, String> environment) throws IOException {
-    Files.deleteIfExists(args.runDir().resolve(SupervisorState.FILE));
-    Files.deleteIfExists(args.runDir().resolve("locks"));
-    if (args.incoming() == null) {
-      Files.deleteIfExists(args.runDir().resolve(SupervisorMain.HOLD_FILE)); // left from an earlier migration
-    }
+    RunDir runDir = new RunDir(args.runDir());
+    runDir.clearForLaunch(args.incoming() != null);
     List<String> command = new ArrayList<>(List.of("setsid", path()));
     command.addAll(JVM_FLAGS);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), SupervisorMain.class.getName()));
     command.addAll(args.toArgs());
-    Path log = args.runDir().resolve("supervisor.log");
+    Path log = runDir.resolve(RunDir.SUPERVISOR_LOG);
     ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectErrorStream(true);
     builder.environment().clear(); // the domain gets its own environment, nothing of the agent's (no credentials)
     builder.environment().putAll(environment);
     Process process = builder.start();
     String startTime = ProcStat.startTime(process.pid());
-    return new Supervision(args.runDir(), process.pid(), startTime, args);
+    return new Supervision(runDir, process.pid(), startTime, args);
   }
 
   /** A supervisor from an earlier agent, if its state file names a live process with the same start time. */
-  public static Optional<Supervision> adopt(Path runDir) {
+  public static Optional<Supervision> adopt(RunDir runDir) {
     try {
-      SupervisorState state = SupervisorState.read(runDir);
+      SupervisorState state = SupervisorState.read(runDir.path());
       if (state.supervisorStartTime == null || state.args == null
           || !state.supervisorStartTime.equals(ProcStat.startTime(state.supervisorPid))) {
         return Optional.empty();
@@ -100,7 +98,7 @@ public final class Supervision {
     return pid;
   }
 
-  public Path runDir() {
+  public RunDir runDir() {
     return runDir;
   }
 
@@ -116,7 +114,7 @@ public final class Supervision {
   /** What the supervisor last wrote, or empty before it wrote anything. */
   public Optional<SupervisorState> state() {
     try {
-      return Optional.of(SupervisorState.read(runDir));
+      return Optional.of(SupervisorState.read(runDir.path()));
     } catch (IOException e) {
       return Optional.empty();
     }
@@ -127,22 +125,39 @@ public final class Supervision {
     signal(Signal.SIGTERM);
   }
 
-  /** With prejudice: the domain dies with the supervisor (parent-death signal), its group is killed too. */
+  /**
+   * With prejudice (the seed's Free): every process of the domain is SIGKILLed at once, here; the supervisor, told
+   * through its run directory, reaps them, drains the disks and releases the locks, then exits.
+   */
   public void kill() {
-    signal(Signal.SIGKILL);
-    state().ifPresent(s -> killGroup(s.pid));
-  }
-
-  /** SIGKILL to what may remain of a domain's process group once its supervisor is gone: children that inherited locks. */
-  public static void killGroup(Long domainPid) {
-    if (domainPid != null && domainPid > 1) {
-      POSIX_CALLS.kill(-domainPid.intValue(), Signal.SIGKILL.intValue());
+    try {
+      runDir.requestKill();
+    } catch (IOException e) {
+      signal(Signal.SIGKILL); // cannot tell it: end it, and the domain dies with it (parent-death signal)
     }
+    remains().kill();
   }
 
-  /** Whether anything of the domain's process group still runs (it may still hold an inherited lock). */
-  public static boolean groupAlive(Long domainPid) {
-    return domainPid != null && domainPid > 1 && POSIX_CALLS.kill(-domainPid.intValue(), 0) == 0;
+  /**
+   * For a supervisor that does not end by itself after {@link #kill()} (stopped, or hung) once its domain is gone:
+   * drains the Exclusive disks it still locks, as it would have, then SIGKILLs it, which drops its locks.
+   */
+  public void forceEnd() {
+    state().filter(s -> s.locks != null).ifPresent(s -> s.locks.stream().map(SupervisorArgs.Lock::parse)
+        .filter(l -> l.mode() == io.lockwarden.agent.lockspace.LockMode.WRITE).forEach(l -> {
+          try {
+            LockSet.fdatasync(l.path());
+          } catch (IOException e) {
+            // the domain is gone; only the storage's own cache is unsynced
+          }
+        }));
+    signal(Signal.SIGKILL);
+  }
+
+  /** What the domain's processes are: its cgroup, else its main process by pid and start time. */
+  public DomainRemains remains() {
+    SupervisorState s = state().orElse(null);
+    return new DomainRemains(args.cgroup(), s == null ? null : s.pid, s == null ? null : s.pidStartTime);
   }
 
   private void signal(Signal signal) {
@@ -153,37 +168,29 @@ public final class Supervision {
 
   /** Asks the supervisor to hold the process stopped (or not started) for a migration hand-off. */
   public void hold() throws IOException {
-    Path hold = runDir.resolve(SupervisorMain.HOLD_FILE);
-    if (!Files.exists(hold)) {
-      Files.writeString(hold, "");
-    }
+    runDir.requestHold();
   }
 
   /** Lets a held process run again, once the supervisor holds every wanted lock. */
   public void releaseHold() throws IOException {
-    Files.deleteIfExists(runDir.resolve(SupervisorMain.HOLD_FILE));
+    runDir.releaseHold();
   }
 
   public boolean holdRequested() {
-    return Files.exists(runDir.resolve(SupervisorMain.HOLD_FILE));
+    return runDir.holdRequested();
   }
 
   /** Writes the wanted lock set for hot-plug (see {@link SupervisorMain}). */
   public void wantLocks(List<SupervisorArgs.Lock> locks) throws IOException {
-    Path tmp = runDir.resolve("locks.tmp");
-    StringBuilder text = new StringBuilder();
-    locks.forEach(l -> text.append(l.line()).append('\n'));
-    Files.writeString(tmp, text);
-    Files.move(tmp, runDir.resolve("locks"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    runDir.writeWantedLockLines(locks.stream().map(SupervisorArgs.Lock::line).toList());
   }
 
   /** The wanted lock set: the hot-plug file if written, else the supervisor's arguments. */
   public List<SupervisorArgs.Lock> wantedLocks() {
-    Path file = runDir.resolve("locks");
     try {
-      if (Files.exists(file)) {
-        return Files.readAllLines(file).stream().filter(l -> !l.isBlank()).map(SupervisorArgs.Lock::parse).toList();
+      List<String> lines = runDir.wantedLockLines();
+      if (lines != null) {
+        return lines.stream().map(SupervisorArgs.Lock::parse).toList();
       }
     } catch (IOException | RuntimeException e) {
       // fall back to the arguments

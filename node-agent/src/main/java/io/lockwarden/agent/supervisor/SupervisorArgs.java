@@ -4,11 +4,17 @@ import io.lockwarden.agent.lockspace.LockMode;
 import io.lockwarden.api.Durations;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
 import io.lockwarden.api.v1alpha1.MigrationMode;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The supervisor's command line, the seed's GetSupervisorArgs: everything the supervisor needs ahead of "--" and the
@@ -17,34 +23,89 @@ import java.util.List;
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
  *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Live|Cold]
+ *     [--cgroup DIR] [--unsafe-disable RULE,...]
  *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
  * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
  * process runs as {@code --run-as-uid}/{@code --run-as-gid} when given, else as the supervisor's own user.
  * {@code --incoming} makes a migration target: the process is started stopped (Live) or not at all (Cold), and held
- * until the agent removes the {@code hold} file from the run directory.
+ * until the agent removes the {@code hold} file from the run directory. {@code --cgroup} is the domain's own cgroup v2
+ * directory (see {@code DomainProcesses}); without it the supervisor tracks the domain as a child subreaper.
  */
 public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, LeaseLossAction onLeaseLoss,
     Duration pauseTimeout, Duration stopGrace, Integer runAsUid, Integer runAsGid, MigrationMode incoming,
-    List<Lock> locks, List<String> command) {
+    Path cgroup, Set<Unsafe> unsafe, List<Lock> locks, List<String> command) {
 
-  /** One disk to lock: the grant it belongs to, so the fencing token travels with the lock. */
-  public record Lock(LockMode mode, long epoch, String lease, Path path) {
+  /**
+   * Safety rules a negative control may switch off, to show that the checkers catch what each one prevents. Never in
+   * production: the agent logs an error at start while any is set.
+   */
+  public enum Unsafe {
+    /** Release an unplugged disk's lock although the domain still has it open (hole a). */
+    UNPLUG_CHECK,
+    /** Release Exclusive locks without stopping every process first or syncing the disk (hole b). */
+    DRAIN,
+    /** Let a held migration source run again under grants it did not hold when it was held (hole c). */
+    STALE_HOLD;
+
+    public static Set<Unsafe> parse(String value) {
+      Set<Unsafe> set = EnumSet.noneOf(Unsafe.class);
+      for (String part : value.split(",")) {
+        if (!part.isBlank()) {
+          set.add(Unsafe.valueOf(part.strip().toUpperCase().replace('-', '_')));
+        }
+      }
+      return set;
+    }
+  }
+
+  /**
+   * One disk to lock: the grant it belongs to, so the fencing token travels with the lock.
+   *
+   * @param name the disk's path as the spec writes it: what a lockspace file is named by (virtlockd's rule), the same on
+   *     every host, where {@code /dev/disk/by-id/...} resolves to a host's own {@code /dev/sdX}
+   * @param path the file the node's policy resolved it to (symlinks followed): what is opened, locked without a
+   *     lockspace, synced and looked for among the domain's open files
+   */
+  public record Lock(LockMode mode, long epoch, String lease, String name, Path path) {
+    private static final String NAME = "name=";
+
+    public Lock(LockMode mode, long epoch, String lease, Path path) {
+      this(mode, epoch, lease, path.toString(), path);
+    }
+
     String token() {
       return path + "=" + epoch;
     }
 
-    /** MODE,EPOCH,LEASE,PATH: the --lock value, and a line of the hot-plug file {@code locks}. */
+    /**
+     * MODE,EPOCH,LEASE,PATH when the name is the path; else MODE,EPOCH,LEASE,name=URL-ENCODED-NAME,PATH: the --lock
+     * value, and a line of the hot-plug file {@code locks}. PATH comes last, so it may hold commas.
+     */
     public String line() {
-      return mode + "," + epoch + "," + lease + "," + path;
+      String prefix = mode + "," + epoch + "," + lease + ",";
+      return name.equals(path.toString()) ? prefix + path
+          : prefix + NAME + URLEncoder.encode(name, StandardCharsets.UTF_8) + "," + path;
     }
 
     public static Lock parse(String value) {
       String[] parts = value.split(",", 4);
       if (parts.length != 4) {
-        throw new IllegalArgumentException("--lock takes MODE,EPOCH,LEASE,PATH, got '" + value + "'");
+        throw new IllegalArgumentException("--lock takes MODE,EPOCH,LEASE,[name=NAME,]PATH, got '" + value + "'");
       }
-      return new Lock(LockMode.valueOf(parts[0]), Long.parseLong(parts[1]), parts[2], Path.of(parts[3]));
+      String rest = parts[3];
+      String name = null;
+      if (rest.startsWith(NAME)) { // a path is absolute, so it never starts with "name="
+        int comma = rest.indexOf(',');
+        if (comma < 0) {
+          throw new IllegalArgumentException("--lock: name=NAME must be followed by ,PATH in '" + value + "'");
+        }
+        name = URLDecoder.decode(rest.substring(NAME.length(), comma), StandardCharsets.UTF_8);
+        rest = rest.substring(comma + 1);
+      }
+      Path path = Path.of(rest);
+      return new Lock(LockMode.valueOf(parts[0]), Long.parseLong(parts[1]), parts[2], name == null ? rest : name,
+          path);
     }
   }
 
@@ -62,6 +123,8 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     Integer uid = null;
     Integer gid = null;
     MigrationMode incoming = null;
+    Path cgroup = null;
+    Set<Unsafe> unsafe = EnumSet.noneOf(Unsafe.class);
     List<Lock> locks = new ArrayList<>();
     for (int i = 0; i < separator; i += 2) {
       if (i + 1 >= separator) {
@@ -78,6 +141,8 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
         case "--run-as-uid" -> uid = Integer.valueOf(value);
         case "--run-as-gid" -> gid = Integer.valueOf(value);
         case "--incoming" -> incoming = MigrationMode.valueOf(value);
+        case "--cgroup" -> cgroup = Path.of(value);
+        case "--unsafe-disable" -> unsafe = Unsafe.parse(value);
         case "--lock" -> locks.add(Lock.parse(value));
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -89,8 +154,8 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     if ((uid == null) != (gid == null)) {
       throw new IllegalArgumentException("--run-as-uid and --run-as-gid go together");
     }
-    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, incoming, List.copyOf(locks),
-        command);
+    return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, incoming, cgroup,
+        Set.copyOf(unsafe), List.copyOf(locks), command);
   }
 
   /** The arguments again, ending with "--" and the command: what status.supervisor.args shows. */
@@ -106,6 +171,12 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     }
     if (incoming != null) {
       out.addAll(List.of("--incoming", incoming.name()));
+    }
+    if (cgroup != null) {
+      out.addAll(List.of("--cgroup", cgroup.toString()));
+    }
+    if (!unsafe.isEmpty()) {
+      out.addAll(List.of("--unsafe-disable", unsafe.stream().map(Enum::name).sorted().collect(Collectors.joining(","))));
     }
     for (Lock lock : locks) {
       out.addAll(List.of("--lock", lock.line()));

@@ -16,7 +16,7 @@ import java.util.List;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public final class SupervisorState {
-  public static final String FILE = "state.json";
+  public static final String FILE = io.lockwarden.agent.rundir.RunDir.STATE;
 
   /** Starting, LocalLockBusy, Held (for a migration), Running, Paused, Stopping, Exited. */
   public String phase;
@@ -24,9 +24,17 @@ public final class SupervisorState {
   /** Field 22 of /proc/pid/stat: with the pid, it tells this supervisor from a later process given the same pid. */
   public String supervisorStartTime;
   public Long pid;
+  /** The domain's main process's start time: with {@link #pid}, it tells that process from a later one. */
+  public String pidStartTime;
   public List<String> args;
   /** The locks held now, as MODE,EPOCH,LEASE,PATH lines: what the agent reports and releases by. */
   public List<String> locks;
+  /** Locks no longer wanted but kept, each with who still has its disk open: the unplug waits. */
+  public List<String> unplugPending;
+  /** The locks held when the process was last held as a migration source: it may run again only under these. */
+  public List<String> heldLocks;
+  /** Set when the supervisor ended its held process because its grants had moved since the hold (a fresh start is due). */
+  public Boolean staleHold;
   /** Set for LocalLockBusy: the lock file and, where /proc/locks shows it, the foreign holder. */
   public String busyPath;
   public Long busyHolderPid;
@@ -61,8 +69,12 @@ public final class SupervisorState {
     field(json, "supervisorPid", supervisorPid);
     field(json, "supervisorStartTime", supervisorStartTime);
     field(json, "pid", pid);
+    field(json, "pidStartTime", pidStartTime);
     list(json, "args", args);
     list(json, "locks", locks);
+    list(json, "unplugPending", unplugPending);
+    list(json, "heldLocks", heldLocks);
+    field(json, "staleHold", staleHold);
     field(json, "busyPath", busyPath);
     field(json, "busyHolderPid", busyHolderPid);
     field(json, "heldAtMillis", heldAtMillis);

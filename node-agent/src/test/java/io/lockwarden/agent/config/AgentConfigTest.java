@@ -19,7 +19,8 @@ class AgentConfigTest {
     assertThat(config.runDir()).isEqualTo(Path.of("/var/run/lockwarden"));
     assertThat(config.lockspaceDir()).isNull();
     assertThat(config.allowedExecutables()).isEmpty();
-    assertThat(config.runAsUid()).isNull();
+    assertThat(config.runAsUid()).as("domains run as nobody unless told otherwise").isEqualTo(65534);
+    assertThat(config.runAsGid()).isEqualTo(65534);
   }
 
   @Test

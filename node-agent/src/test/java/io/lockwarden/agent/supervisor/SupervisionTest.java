@@ -19,7 +19,7 @@ class SupervisionTest {
     Process sleeper = new ProcessBuilder("sleep", "60").start();
     try {
       writeState(sleeper.pid(), ProcStat.startTime(sleeper.pid()));
-      Supervision adopted = Supervision.adopt(runDir).orElseThrow();
+      Supervision adopted = Supervision.adopt(new io.lockwarden.agent.rundir.RunDir(runDir)).orElseThrow();
       assertThat(adopted.pid()).isEqualTo(sleeper.pid());
       assertThat(adopted.alive()).isTrue();
       assertThat(adopted.args().domain()).isEqualTo("ns/vm");
@@ -34,7 +34,7 @@ class SupervisionTest {
     long pid = ProcessHandle.current().pid();
     String otherStart = Long.toString(Long.parseLong(ProcStat.startTime(pid)) + 1);
     writeState(pid, otherStart);
-    assertThat(Supervision.adopt(runDir)).isEmpty();
+    assertThat(Supervision.adopt(new io.lockwarden.agent.rundir.RunDir(runDir))).isEmpty();
   }
 
   @Test
@@ -43,7 +43,7 @@ class SupervisionTest {
     String start = ProcStat.startTime(sleeper.pid());
     sleeper.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     writeState(sleeper.pid(), start);
-    assertThat(Supervision.adopt(runDir)).isEmpty();
+    assertThat(Supervision.adopt(new io.lockwarden.agent.rundir.RunDir(runDir))).isEmpty();
   }
 
   private void writeState(long pid, String startTime) throws Exception {

@@ -1,0 +1,62 @@
+package io.lockwarden.agent.supervisor;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+
+/**
+ * What may be left of a domain's processes once its supervisor is gone, as the agent sees it: the domain's cgroup if it
+ * had one (the kernel's own count, which no pid reuse can fool), else its main process's group, identified by pid
+ * <em>and</em> start time so that nothing is ever signalled that is not the domain's (docs/safety.md, AGENT-7).
+ *
+ * @param cgroup the domain's cgroup directory, or null
+ * @param pid the domain's main process, leader of its process group, or null
+ * @param startTime that process's start time (field 22 of /proc/pid/stat), or null if unknown
+ */
+public record DomainRemains(Path cgroup, Long pid, String startTime) {
+  private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
+
+  public static DomainRemains none() {
+    return new DomainRemains(null, null, null);
+  }
+
+  /** Whether any process of the domain may be left; it may still write, so nothing of it is released yet. */
+  public boolean alive() {
+    if (cgroup != null && new DomainCgroup(cgroup).exists()) {
+      return new DomainCgroup(cgroup).populated();
+    }
+    if (pid == null || pid <= 1) {
+      return false;
+    }
+    String now = ProcStat.startTime(pid);
+    if (now != null) {
+      // The leader lives: ours if its start time is; a different one means ours ended and its pid was reused, which
+      // the kernel does only once nothing uses it as a process group any more.
+      return startTime == null || startTime.equals(now);
+    }
+    return POSIX_CALLS.kill(-pid.intValue(), 0) == 0; // the leader is gone; members of its group may not be
+  }
+
+  /** SIGKILL to what is left, and only to that. */
+  public void kill() {
+    if (cgroup != null && new DomainCgroup(cgroup).exists()) {
+      new DomainCgroup(cgroup).kill();
+      return;
+    }
+    if (pid == null || pid <= 1 || startTime == null) {
+      return; // never signal a pid whose start time is unknown
+    }
+    String now = ProcStat.startTime(pid);
+    if (now == null || Objects.equals(startTime, now)) {
+      POSIX_CALLS.kill(-pid.intValue(), 9);
+    }
+  }
+
+  /** Removes an empty cgroup the domain leaves behind. */
+  public void cleanUp() {
+    if (cgroup != null && !alive()) {
+      new DomainCgroup(cgroup).remove();
+    }
+  }
+}
