@@ -9,6 +9,7 @@ import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.testing.TestObjects;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -18,12 +19,22 @@ import java.util.Random;
 
 /**
  * What users do while faults are in flight: create, delete, stop and start domains, migrate them, hot-plug and
- * unplug a disk. Every domain runs the demo workload on its own Exclusive root disk and on a hot-plug disk named on
- * its command line (written only while granted), reads a shared image (ReadOnly) and shares a data disk (Shared).
+ * unplug a disk. Every domain has its own Exclusive root disk, reads a shared image (ReadOnly) and shares a data disk
+ * (Shared); it hot-plugs and unplugs Exclusive disks from a pool all domains compete for, each under an automatic
+ * lease as any hot-plugged disk. Its command line names its root disk and every pool disk.
+ *
+ * <p>About one domain in three, chosen by the run's Random, runs the stubborn writer instead of the demo workload. The
+ * demo workload writes a disk only while it holds its token; the stubborn writer opens a pool disk on its first token
+ * and then writes it until it dies, unplugged or not, and outlives SIGTERM, as a VM would. So with it nothing but
+ * lockwarden stands between two domains that plug the same pool disk.
  */
 final class Workloads {
   /** Each op is a user's request to the API server; one that fails (API server down) is simply not counted. */
   enum Op { CREATE, DELETE, STOP, START, MIGRATE, HOT_PLUG, UNPLUG }
+
+  /** The hot-plug pool, shared by every domain. */
+  static final List<String> POOL = List.of("chaos-pool-1.img", "chaos-pool-2.img", "chaos-pool-3.img",
+      "chaos-pool-4.img");
 
   private final LocalSystem system;
   private final List<String> nodes;
@@ -36,7 +47,10 @@ final class Workloads {
    * fail-over.
    */
   private final Map<String, Long> lastMoveAsked = new HashMap<>();
+  /** Names are never reused: a create whose reply was lost may still have been applied. */
+  private int named;
   private int created;
+  private int stubborn;
 
   Workloads(LocalSystem system, List<String> nodes, int maxDomains, Random random, PrintStream out) {
     this.system = system;
@@ -94,26 +108,34 @@ final class Workloads {
     for (Op op : Op.values()) {
       s.append(s.length() == 0 ? "" : ", ").append(op.name().toLowerCase()).append(' ').append(counts[op.ordinal()]);
     }
-    return s.toString();
+    return s.append("; domains created: ").append(created - stubborn).append(" demo workload, ").append(stubborn)
+        .append(" stubborn writer").toString();
   }
 
   private String create() {
-    String name = "vm-" + (++created);
+    String name = "vm-" + (++named);
     List<String> order = new ArrayList<>(nodes);
     Collections.shuffle(order, random);
+    boolean stubbornWriter = random.nextInt(3) == 0;
     SupervisedDomain domain = TestObjects.domain(system.apps, name, null, system.exclusive(name + "-root.img"),
         TestObjects.disk(system.disk("chaos-image.img"), AccessMode.ReadOnly),
         TestObjects.disk(system.disk("chaos-shared.img"), AccessMode.Shared));
     domain.getSpec().placement.nodeName = null;
     domain.getSpec().placement.nodes = order.stream().map(system::node).toList();
     domain.getSpec().placement.failover = FailoverPolicy.Automatic;
-    domain.getSpec().command = List.of(LocalSystem.WORKLOAD.toString(), "--interval", "0.25",
-        system.disk(name + "-root.img"), system.disk(name + "-plug.img"));
-    domain.getSpec().stopGracePeriodSeconds = 5L;
-    // The hot-plug disk has an automatic lease, deleted once unplugged and made again by the next hot-plug: the
-    // checker's STALE_WRITER rule, per disk file, then checks that epochs go on across the two (ARB-2).
+    List<String> command = new ArrayList<>(List.of(
+        (stubbornWriter ? LocalSystem.STUBBORN : LocalSystem.WORKLOAD).toString(), "--interval", "0.25",
+        system.disk(name + "-root.img")));
+    POOL.forEach(disk -> command.add(system.disk(disk)));
+    domain.getSpec().command = command;
+    domain.getSpec().stopGracePeriodSeconds = 5L; // the stubborn writer ignores SIGTERM: each of its stops takes 5 s
+    // A pool disk has an automatic lease, deleted once no domain has it plugged and made again by the next hot-plug:
+    // the checker's STALE_WRITER rule, per disk file, then checks that epochs go on across the two (ARB-2).
     system.create(domain);
-    return "create " + name + " on " + domain.getSpec().placement.nodes;
+    created++; // counted once the API server took it, as the ops are
+    stubborn += stubbornWriter ? 1 : 0;
+    return "create " + name + " on " + domain.getSpec().placement.nodes + " running the "
+        + (stubbornWriter ? "stubborn writer" : "demo workload");
   }
 
   private String migrate(SupervisedDomain d) {
@@ -129,13 +151,15 @@ final class Workloads {
     return "migrate " + name + " to " + target + " " + mode;
   }
 
+  /** Hot-plugs a pool disk the domain does not have, or unplugs one it has, chosen at random. */
   private String plug(SupervisedDomain d, boolean plug) {
     String name = d.getMetadata().getName();
-    String path = system.disk(name + "-plug.img");
-    boolean plugged = d.getSpec().disks.stream().anyMatch(x -> path.equals(x.path));
-    if (plugged == plug) {
+    List<String> candidates = POOL.stream().map(system::disk)
+        .filter(p -> d.getSpec().disks.stream().anyMatch(x -> p.equals(x.path)) != plug).toList();
+    if (candidates.isEmpty()) {
       return null;
     }
+    String path = candidates.get(random.nextInt(candidates.size()));
     List<DomainDisk> disks = new ArrayList<>(d.getSpec().disks);
     if (plug) {
       disks.add(TestObjects.disk(path, AccessMode.Exclusive));
@@ -145,7 +169,7 @@ final class Workloads {
     d.getSpec().disks = disks;
     d.getMetadata().setManagedFields(null);
     system.admin.resource(d).update(); // optimistic: a concurrent change makes this one fail, as for a user
-    return (plug ? "hot-plug " : "unplug ") + name;
+    return (plug ? "hot-plug " : "unplug ") + name + " " + Path.of(path).getFileName();
   }
 
   private static String act(Runnable r, String what) {

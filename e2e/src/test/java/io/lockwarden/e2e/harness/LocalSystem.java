@@ -47,6 +47,11 @@ public final class LocalSystem implements AutoCloseable {
       "LOCKWARDEN_FENCE_TIMEOUT", "6s", "LOCKWARDEN_PAUSE_TIMEOUT", "10s");
   /** The demo workload shipped with the project. */
   public static final Path WORKLOAD = Path.of("workload", "lockwarden-demo-workload").toAbsolutePath();
+  /**
+   * The stubborn writer: writes as a VM does (its own offsets, never stops writing a disk it opened, ignores SIGTERM),
+   * so that only lockwarden stands between two writers.
+   */
+  public static final Path STUBBORN = Path.of("workload", "lockwarden-stubborn-writer").toAbsolutePath();
 
   public final ControlPlane controlPlane;
   public final KubernetesClient admin;
@@ -134,7 +139,7 @@ public final class LocalSystem implements AutoCloseable {
   public JavaProcess startAgent(String shortName, Path kubeconfig, Map<String, String> nodeEnv) {
     Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
         "NODE_NAME", node(shortName), "LOCKWARDEN_RUN_DIR", runDir(shortName).toString(),
-        "LOCKWARDEN_ALLOWED_EXECUTABLES", "/bin/sleep,/bin/sh," + WORKLOAD,
+        "LOCKWARDEN_ALLOWED_EXECUTABLES", "/bin/sleep,/bin/sh," + WORKLOAD + "," + STUBBORN,
         "LOCKWARDEN_ALLOWED_PATH_PREFIXES", disks.toString(),
         "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1"));
     env.putAll(agentEnv);
@@ -184,8 +189,20 @@ public final class LocalSystem implements AutoCloseable {
 
   /** A domain on {@code shortNode} running the demo workload, which writes to every Exclusive disk it names. */
   public SupervisedDomain workload(String name, String shortNode, DomainDisk... disks) {
+    return writing(WORKLOAD, name, shortNode, disks);
+  }
+
+  /**
+   * A domain on {@code shortNode} running the stubborn writer on every Exclusive disk it names. It ignores SIGTERM, so
+   * every stop takes the whole stopGracePeriodSeconds (5 s) and ends with SIGKILL.
+   */
+  public SupervisedDomain stubborn(String name, String shortNode, DomainDisk... disks) {
+    return writing(STUBBORN, name, shortNode, disks);
+  }
+
+  private SupervisedDomain writing(Path program, String name, String shortNode, DomainDisk... disks) {
     SupervisedDomain domain = TestObjects.domain(apps, name, node(shortNode), disks);
-    List<String> command = new ArrayList<>(List.of(WORKLOAD.toString(), "--interval", "0.1"));
+    List<String> command = new ArrayList<>(List.of(program.toString(), "--interval", "0.1"));
     for (DomainDisk disk : disks) {
       if (disk.mode == AccessMode.Exclusive) {
         command.add(disk.path);
