@@ -78,12 +78,12 @@ class AgentFencingIT {
     LeaseHolder granted = system.holders(file).get(0);
 
     system.agent("a").freeze();
-    Await.until("the domain is stopped (SIGSTOP)", LocalSystem.WAIT, () -> "T".equals(Signals.state(pid)));
+    Await.until("the domain is stopped", LocalSystem.WAIT, () -> Signals.stopped(pid));
     assertThat(system.holders(file)).as("paused while its grant still stands: before any revocation")
         .extracting(h -> h.epoch).containsExactly(granted.epoch);
     system.agent("a").thaw();
 
-    Await.until("the domain runs again", LocalSystem.WAIT, () -> !"T".equals(Signals.state(pid)) && Signals.alive(pid));
+    Await.until("the domain runs again", LocalSystem.WAIT, () -> !Signals.stopped(pid) && Signals.alive(pid));
     assertThat(system.holders(file)).extracting(h -> h.epoch).containsExactly(granted.epoch);
     Await.until("the supervisor logged the pause and the resume", LocalSystem.WAIT, () -> {
       String log = supervisorLog("a", running);

@@ -105,12 +105,12 @@ public final class AgentBenchmark {
     for (int i = 0; i < PAUSES; i++) {
       long stoppedAt = System.nanoTime();
       agentA.freeze();
-      while (!"T".equals(Signals.state(domainPid))) {
+      while (!Signals.stopped(domainPid)) {
         Thread.sleep(5);
       }
       pausedAfter[i] = (System.nanoTime() - stoppedAt) / 1e6;
       agentA.thaw();
-      Await.until("the domain resumes", Duration.ofSeconds(60), () -> !"T".equals(Signals.state(domainPid)));
+      Await.until("the domain resumes", Duration.ofSeconds(60), () -> !Signals.stopped(domainPid));
       progress("paused " + Math.round(pausedAfter[i]) + " ms after its agent stopped; resumed");
     }
 

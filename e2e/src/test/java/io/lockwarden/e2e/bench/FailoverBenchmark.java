@@ -130,7 +130,7 @@ public final class FailoverBenchmark {
             }))) {
       // The milestones' clock starts before the watches are opened; the fault's own moment is its zero.
       double faultAt = inject(system, fault, onA, milestones);
-      milestones.sample(STOPPED, () -> !Signals.alive(pid) || "T".equals(Signals.state(pid)));
+      milestones.sample(STOPPED, () -> !Signals.alive(pid) || Signals.stopped(pid));
       milestones.sample(KILLED, () -> !Signals.alive(pid));
       milestones.await(RUNNING, FAILOVER_WAIT);
       milestones.await(KILLED, FAILOVER_WAIT);

@@ -25,6 +25,27 @@ public final class Signals {
     return ProcessHandle.of(pid).map(p -> p.isAlive() && !"Z".equals(state(pid))).orElse(false);
   }
 
+  /**
+   * Whether the process is stopped: SIGSTOPped (state T), or frozen in its domain's cgroup, which is how a supervisor
+   * pauses and holds every process of a domain where the host has cgroup v2 (a frozen process shows S).
+   */
+  public static boolean stopped(long pid) {
+    if ("T".equals(state(pid))) {
+      return true;
+    }
+    try {
+      String cgroup = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc", Long.toString(pid), "cgroup"))
+          .stream().filter(l -> l.startsWith("0::")).map(l -> l.substring(3)).findFirst().orElse(null);
+      java.nio.file.Path mount = io.lockwarden.agent.supervisor.DomainCgroup.mountPoint().orElse(null);
+      if (cgroup == null || mount == null || "/".equals(cgroup)) {
+        return false;
+      }
+      return new io.lockwarden.agent.supervisor.DomainCgroup(mount.resolve(cgroup.substring(1))).frozen();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   /** The process state letter from /proc/pid/stat (R, S, T for stopped, Z), or null. */
   public static String state(long pid) {
     try {

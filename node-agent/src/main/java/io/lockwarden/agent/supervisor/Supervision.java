@@ -157,7 +157,9 @@ public final class Supervision {
   /** What the domain's processes are: its cgroup, else its main process by pid and start time. */
   public DomainRemains remains() {
     SupervisorState s = state().orElse(null);
-    return new DomainRemains(args.cgroup(), s == null ? null : s.pid, s == null ? null : s.pidStartTime);
+    // A negative control without the drain rule looks only at the main process's group, as before cgroups.
+    Path cgroup = args.unsafe().contains(SupervisorArgs.Unsafe.DRAIN) ? null : args.cgroup();
+    return new DomainRemains(cgroup, s == null ? null : s.pid, s == null ? null : s.pidStartTime);
   }
 
   private void signal(Signal signal) {
