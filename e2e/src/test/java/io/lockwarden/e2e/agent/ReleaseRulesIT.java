@@ -29,23 +29,22 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * When a lease may be let go of, with writers that do not cooperate (issue #13, holes a, b and h): a stubborn writer
  * that keeps an unplugged disk open and ignores SIGTERM, and a writer that left its process group. Each rule has a
  * negative control, an agent with that rule switched off (LOCKWARDEN_UNSAFE_DISABLE), on which the split-brain checker
- * must find two writers: that is what shows the checker would see a broken rule.
+ * must find two writers: that is what shows the checker would see a broken rule. One system (one operator: two would
+ * fight over every lease), its negative controls on nodes of their own.
  */
 @ExtendWith(ControlPlaneExtension.class)
 class ReleaseRulesIT {
   private static final Pattern PID = Pattern.compile("\"pid\":(\\d+)");
   private static LocalSystem system;
-  private static LocalSystem noUnplugCheck;
-  private static LocalSystem noDrain;
   private static final List<LeaseHistory> histories = new ArrayList<>();
 
   @BeforeAll
   static void start(ControlPlane controlPlane) throws Exception {
     system = LocalSystem.start(controlPlane, "release", Map.of(), Map.of(), "a", "b");
-    noUnplugCheck = LocalSystem.start(controlPlane, "nounplug", Map.of(),
-        Map.of("LOCKWARDEN_UNSAFE_DISABLE", "unplug-check"), "a", "b");
-    noDrain = LocalSystem.start(controlPlane, "nodrain", Map.of(), Map.of("LOCKWARDEN_UNSAFE_DISABLE", "drain"),
-        "a", "b");
+    // Negative controls: node "u" without the open-file check, node "d" without the drain rule.
+    system.startAgent("u", Map.of("LOCKWARDEN_UNSAFE_DISABLE", "unplug-check"));
+    system.startAgent("d", Map.of("LOCKWARDEN_UNSAFE_DISABLE", "drain"));
+    system.awaitNodesAlive(4);
   }
 
   @AfterAll
@@ -57,10 +56,8 @@ class ReleaseRulesIT {
         // the history file is only read by the tests that are over
       }
     }
-    for (LocalSystem s : new LocalSystem[] {system, noUnplugCheck, noDrain}) {
-      if (s != null) {
-        s.close();
-      }
+    if (system != null) {
+      system.close();
     }
   }
 
@@ -97,21 +94,22 @@ class ReleaseRulesIT {
   /** The negative control of hole (a): without the open-file check, both write the disk, and the checker sees it. */
   @Test
   void withoutTheOpenFileCheckTheCheckerSeesTwoWritersAfterAnUnplug() throws Exception {
-    Path history = startHistory(noUnplugCheck);
+    Path history = startHistory(system);
     String root = uniqueName("root") + ".img";
     String data = uniqueName("data") + ".img";
     String a = uniqueName("vm");
     String b = uniqueName("vm");
-    noUnplugCheck.create(noUnplugCheck.stubborn(a, "a", noUnplugCheck.exclusive(root),
-        noUnplugCheck.exclusive(data)));
-    noUnplugCheck.awaitRunning(a, "a");
-    awaitRecordsBy(noUnplugCheck, data, a);
+    system.create(system.stubborn(a, "u", system.exclusive(root), system.exclusive(data)));
+    system.awaitRunning(a, "u");
+    awaitRecordsBy(system, data, a);
 
-    unplug(noUnplugCheck, a, data);
-    noUnplugCheck.create(noUnplugCheck.workload(b, "b", noUnplugCheck.exclusive(data)));
-    noUnplugCheck.awaitRunning(b, "b");
+    unplug(system, a, data);
+    system.create(system.workload(b, "b", system.exclusive(data)));
+    system.awaitRunning(b, "b");
 
-    awaitViolations(noUnplugCheck, history, data);
+    awaitViolations(system, history, data);
+    system.delete(a);
+    system.delete(b);
   }
 
   /** spec.unplugPolicy: Restart, for programs that never close a disk: the domain restarts without it. */
@@ -145,7 +143,7 @@ class ReleaseRulesIT {
     String disk = uniqueName("escape") + ".img";
     String a = uniqueName("vm");
     String b = uniqueName("vm");
-    system.create(escaping(system, a, disk));
+    system.create(escaping(system, a, "a", disk));
     system.awaitRunning(a, "a");
     long escaped = awaitRecordsBy(system, disk, a);
 
@@ -168,25 +166,27 @@ class ReleaseRulesIT {
   /** The negative control of holes (b) and (h): without the drain rule, the escaped writer and the next holder meet. */
   @Test
   void withoutTheDrainRuleTheCheckerSeesTheEscapedWriterAndTheNextHolder() throws Exception {
-    Path history = startHistory(noDrain);
+    Path history = startHistory(system);
     String disk = uniqueName("escape") + ".img";
     String a = uniqueName("vm");
     String b = uniqueName("vm");
-    noDrain.create(escaping(noDrain, a, disk));
-    noDrain.awaitRunning(a, "a");
-    long escaped = awaitRecordsBy(noDrain, disk, a);
+    system.create(escaping(system, a, "d", disk));
+    system.awaitRunning(a, "d");
+    long escaped = awaitRecordsBy(system, disk, a);
 
-    noDrain.patch(a, "{\"spec\":{\"running\":false}}");
-    noDrain.create(noDrain.workload(b, "b", noDrain.exclusive(disk)));
-    noDrain.awaitRunning(b, "b");
+    system.patch(a, "{\"spec\":{\"running\":false}}");
+    system.create(system.workload(b, "b", system.exclusive(disk)));
+    system.awaitRunning(b, "b");
 
-    awaitViolations(noDrain, history, disk);
+    awaitViolations(system, history, disk);
     Signals.send("KILL", escaped);
+    system.delete(a);
+    system.delete(b);
   }
 
   /** A shell that starts a stubborn writer in a session of its own (out of its process group), then sleeps. */
-  private static SupervisedDomain escaping(LocalSystem s, String name, String disk) {
-    SupervisedDomain domain = s.workload(name, "a", s.exclusive(disk));
+  private static SupervisedDomain escaping(LocalSystem s, String name, String shortNode, String disk) {
+    SupervisedDomain domain = s.workload(name, shortNode, s.exclusive(disk));
     domain.getSpec().command = List.of("/bin/sh", "-c", "setsid " + LocalSystem.STUBBORN + " --interval 0.1 "
         + s.disk(disk) + " </dev/null & exec sleep 3600");
     return domain;

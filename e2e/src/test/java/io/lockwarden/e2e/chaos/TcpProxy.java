@@ -17,10 +17,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * A TCP proxy between one agent and the API server, to cut that agent off and leave the others alone. PASS forwards;
  * BLACKHOLE is a partition: nothing moves and nothing closes, new connections are accepted and held, and bytes
  * already read are delivered when PASS comes back; RESET is a rejecting firewall or a dead peer: every connection, open
- * or new, is closed with an RST on both sides. Bytes are copied untouched, so TLS passes through.
+ * or new, is closed with an RST on both sides; MUTE_CLIENT is a partition in one direction: what the server sends on
+ * open connections (a watch's events) still arrives, what the client sends (a renewal, a status report) and any new
+ * connection are held. Bytes are copied untouched, so TLS passes through.
  */
 public final class TcpProxy implements AutoCloseable {
-  public enum Mode { PASS, BLACKHOLE, RESET }
+  public enum Mode { PASS, BLACKHOLE, RESET, MUTE_CLIENT }
 
   private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
 
@@ -150,7 +152,7 @@ public final class TcpProxy implements AutoCloseable {
     /** Held while blackholed, like a SYN that is never answered further along. */
     void connect() {
       try {
-        if (!awaitFlowing()) {
+        if (!awaitFlowing(true)) {
           return;
         }
         Socket socket = new Socket();
@@ -163,26 +165,27 @@ public final class TcpProxy implements AutoCloseable {
           rst(socket); // reset or closed while connecting
           return;
         }
-        daemon("tcp-proxy-" + port() + "-up", () -> copy(client, socket)).start();
-        daemon("tcp-proxy-" + port() + "-down", () -> copy(socket, client)).start();
+        daemon("tcp-proxy-" + port() + "-up", () -> copy(client, socket, true)).start();
+        daemon("tcp-proxy-" + port() + "-down", () -> copy(socket, client, false)).start();
       } catch (IOException e) {
         close(); // the target is unreachable: the client sees its connection end, as with a refused upstream
       }
     }
 
-    private void copy(Socket from, Socket to) {
+    /** @param up whether the bytes go from the client to the server */
+    private void copy(Socket from, Socket to, boolean up) {
       byte[] buffer = new byte[16 * 1024];
       try {
         InputStream in = from.getInputStream();
         OutputStream out = to.getOutputStream();
-        while (awaitFlowing()) {
+        while (awaitFlowing(up)) {
           int n = in.read(buffer);
           if (n < 0) {
             to.shutdownOutput(); // pass the FIN on; the other direction may still have bytes to deliver
             break;
           }
           // A read already waiting when the blackhole began: its bytes are held, not delivered.
-          if (!awaitFlowing()) {
+          if (!awaitFlowing(up)) {
             break;
           }
           out.write(buffer, 0, n);
@@ -196,10 +199,10 @@ public final class TcpProxy implements AutoCloseable {
       }
     }
 
-    /** Waits while blackholed; false once this connection is over. */
-    private boolean awaitFlowing() {
+    /** Waits while this direction is held; false once this connection is over. */
+    private boolean awaitFlowing(boolean up) {
       synchronized (flow) {
-        while (mode == Mode.BLACKHOLE && !done.get() && !closed) {
+        while ((mode == Mode.BLACKHOLE || (up && mode == Mode.MUTE_CLIENT)) && !done.get() && !closed) {
           try {
             flow.wait();
           } catch (InterruptedException e) {

@@ -132,6 +132,11 @@ public final class LocalSystem implements AutoCloseable {
     return startAgent(shortName, kubeconfig, Map.of());
   }
 
+  /** One more agent, with {@code nodeEnv} on top of this system's agent environment (a negative control's, say). */
+  public JavaProcess startAgent(String shortName, Map<String, String> nodeEnv) {
+    return startAgent(shortName, kubeconfig, nodeEnv);
+  }
+
   /**
    * An agent that reaches the API server through {@code kubeconfig} (for example, through a proxy), with {@code
    * nodeEnv} on top of this system's agent environment.

@@ -20,6 +20,8 @@ public final class GrantLocks {
   private final NodePolicy policy;
   /** The last target each grant (by "lease,epoch") resolved to while in use. */
   private final Map<String, SupervisorArgs.Lock> lastGood = new HashMap<>();
+  /** Grants whose failed resolution was logged: once until it resolves again. */
+  private final Set<String> warned = new java.util.HashSet<>();
 
   public GrantLocks(NodePolicy policy) {
     this.policy = policy;
@@ -32,6 +34,7 @@ public final class GrantLocks {
    */
   public SupervisorArgs.Lock lockFor(Grant grant) throws NodePolicy.Refused {
     Path canonical = policy.canonicalDisk(grant.path());
+    warned.remove(grant.key());
     SupervisorArgs.Lock lock = new SupervisorArgs.Lock(grant.lockMode(), grant.epoch(), grant.leaseName(), grant.path(),
         canonical);
     lastGood.put(grant.key(), lock);
@@ -52,8 +55,10 @@ public final class GrantLocks {
       if (kept == null) {
         throw e;
       }
-      log.warn("event=resolution-failed lease={} epoch={} path={} kept={} error=\"{}\" note=the held lock stays",
-          grant.leaseName(), grant.epoch(), grant.path(), kept.path(), e.getMessage());
+      if (warned.add(grant.key())) {
+        log.warn("event=resolution-failed lease={} epoch={} path={} kept={} error=\"{}\" note=the held lock stays",
+            grant.leaseName(), grant.epoch(), grant.path(), kept.path(), e.getMessage());
+      }
       return kept;
     }
   }
@@ -61,5 +66,6 @@ public final class GrantLocks {
   /** Forgets the grants no longer held on this node. */
   public void retain(Set<String> heldGrantKeys) {
     lastGood.keySet().retainAll(heldGrantKeys);
+    warned.retainAll(heldGrantKeys);
   }
 }

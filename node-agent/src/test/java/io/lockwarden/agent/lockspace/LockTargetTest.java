@@ -35,4 +35,20 @@ class LockTargetTest {
     assertThat(Files.size(target)).isZero();
     assertThat(LockTarget.of(disk, lockspace)).as("the same file every time").isEqualTo(target);
   }
+
+  /** Hole (f): a disk named through a per-host symlink gets the same lockspace file on every host. */
+  @Test
+  void theLockspaceFileIsNamedByThePathAsWrittenNotByWhereItResolvesOnThisHost() throws Exception {
+    Path lockspace = Files.createDirectory(dir.resolve("lockspace"));
+    String asWritten = "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4";
+    Path onHostA = Path.of("/dev/sdb");
+    Path onHostB = Path.of("/dev/sdc");
+
+    Path a = LockTarget.of(asWritten, onHostA, lockspace);
+    Path b = LockTarget.of(asWritten, onHostB, lockspace);
+
+    assertThat(a).isEqualTo(b);
+    assertThat(a.getFileName().toString()).isEqualTo(DiskPath.sha256Hex(asWritten));
+    assertThat(LockTarget.of(asWritten, onHostA, null)).as("without a lockspace, the resolved file").isEqualTo(onHostA);
+  }
 }
