@@ -5,6 +5,7 @@ import static io.lockwarden.testing.TestObjects.disk;
 import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.FailoverPolicy;
@@ -111,6 +112,52 @@ class FailoverIT {
     });
     assertThat(after.epoch).isEqualTo(before.epoch + 1);
     assertThat(cluster.lease(lease).getStatus().holders).hasSize(1);
+  }
+
+  /**
+   * A domain placed on a node that never ran an agent is told so (NodeUnknown), not that its node stopped renewing:
+   * unlike a dead node's domain, it was never granted anything there, is not fenced, and just waits.
+   */
+  @Test
+  void aDomainOnANodeThatNeverRanAnAgentIsToldSoAndNotFenced() {
+    String dead = uniqueName("vm");
+    String path = cluster.path(uniqueName("dead") + ".img");
+    cluster.startAgent("f");
+    cluster.create(dead, "f", disk(path, Exclusive));
+    cluster.awaitHolder(LeaseNames.autoName(path), dead);
+    cluster.killAgent("f");
+    // Once this domain is fenced, the operator has watched for longer than nodeTimeout + grace: a node it never saw is
+    // then dead to it as well.
+    Await.until(dead + " is fenced", Cluster.WAIT,
+        () -> DomainConditions.REASON_NODE_DEAD.equals(cluster.conditionReason(dead, DomainConditions.FENCED)));
+
+    String typo = uniqueName("vm");
+    String nowhere = cluster.node("nowhere");
+    cluster.create(typo, "nowhere", disk(cluster.path(uniqueName("typo") + ".img"), Exclusive));
+
+    Await.until(typo + " says its node never ran an agent", Cluster.WAIT, () -> DomainConditions.REASON_NODE_UNKNOWN
+        .equals(cluster.conditionReason(typo, DomainConditions.LEASES_GRANTED)));
+    SupervisedDomain domain = cluster.domain(typo);
+    assertThat(condition(domain, DomainConditions.LEASES_GRANTED).getMessage())
+        .isEqualTo("no lockwarden agent has ever renewed a Lease for node " + nowhere + " (no Lease lockwarden-node-"
+            + nowhere + " seen): is the agent installed there, and is the node's name right?");
+    assertThat(condition(domain, DomainConditions.FENCED).getReason()).isEqualTo(DomainConditions.REASON_NODE_UNKNOWN);
+    assertThat(condition(domain, DomainConditions.FENCED).getStatus()).isEqualTo("False");
+    assertThat(domain.getStatus().phase).isEqualTo(DomainPhase.Pending);
+    assertThat(domain.getStatus().node).isEqualTo(nowhere);
+    // The node that stopped renewing keeps its own reasons.
+    assertThat(cluster.conditionReason(dead, DomainConditions.LEASES_GRANTED))
+        .isEqualTo(DomainConditions.REASON_NO_LIVE_NODE);
+    assertThat(cluster.domain(dead).getStatus().phase).isEqualTo(DomainPhase.Fenced);
+
+    // Its agent comes: the domain is granted there.
+    cluster.startAgent("nowhere");
+    assertThat(cluster.awaitAllGranted(typo).getStatus().node).isEqualTo(nowhere);
+    assertThat(cluster.conditionReason(typo, DomainConditions.FENCED)).isEqualTo("NodeAlive");
+  }
+
+  private static Condition condition(SupervisedDomain domain, String type) {
+    return domain.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElseThrow();
   }
 
   private static SupervisedDomain candidates(String name, String path, String... shortNodes) {
