@@ -332,8 +332,8 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
   }
 
   private static String neverRenewed(String node) {
-    return "no lockwarden agent has ever renewed a Lease for node " + node + " (no Lease " + NodeLiveness.leaseName(node)
-        + " seen)";
+    return "no lockwarden agent has ever renewed a Lease for node " + node + " (no Lease "
+        + NodeLiveness.leaseName(node) + " seen)";
   }
 
   /** Whether any DiskLease lists this domain as a holder on {@code node}. */

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,8 +75,8 @@ public final class TimingPublisher implements AutoCloseable {
       return true;
     }
     Map<String, String> data = existing.getData() == null ? Map.of() : existing.getData();
-    boolean timingDiffers = !Objects.equals(data.get(TimingConfigMap.NODE_TIMEOUT), desired.get(TimingConfigMap.NODE_TIMEOUT))
-        || !Objects.equals(data.get(TimingConfigMap.GRACE), desired.get(TimingConfigMap.GRACE));
+    boolean timingDiffers = Stream.of(TimingConfigMap.NODE_TIMEOUT, TimingConfigMap.GRACE)
+        .anyMatch(key -> !Objects.equals(data.get(key), desired.get(key)));
     boolean write = timingDiffers || (!claimed && !data.equals(desired));
     if (write) {
       existing.setData(desired);
