@@ -181,15 +181,18 @@ class FailoverIT {
     domain.getSpec().placement.failover = FailoverPolicy.Manual;
     cluster.create(domain);
     long granted = cluster.awaitHolder(lease, vm).epoch;
-    report(vm, "test-agent", s -> s.phase = DomainPhase.Running); // what g's agent says once the process runs
+    // Once the operator has written its part (phase Starting), what g's agent says once the process runs; only a
+    // running domain migrates.
+    cluster.awaitAllGranted(vm);
+    report(vm, "test-agent", s -> s.phase = DomainPhase.Running);
 
     cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(vm).patch(
         PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"migration\":{\"targetNode\":\"" + cluster.node("h")
             + "\"}}}");
-    String startedAt = Await.value(vm + " prepares its migration", Cluster.WAIT, () -> {
-      MigrationStatus m = cluster.domain(vm).getStatus().migration;
-      return m != null && MigrationStatus.PREPARING.equals(m.phase) ? m.startedAt : null;
-    });
+    MigrationStatus preparing = Await.value(vm + " decides on its migration", Cluster.WAIT,
+        () -> cluster.domain(vm).getStatus().migration);
+    assertThat(preparing.phase).as(preparing.message).isEqualTo(MigrationStatus.PREPARING);
+    String startedAt = preparing.startedAt;
     report(vm, "lockwarden-agent-incoming", s -> {
       s.migration = new MigrationStatus();
       s.migration.incoming = new MigrationStatus.Incoming();
