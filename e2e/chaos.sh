@@ -7,7 +7,8 @@
 #
 # --negative-control breaks the timing rule on purpose (the operators declare a silent node dead after 2 s, before its
 # domains' 6 s deadline passes; docs/safety.md, TIME-2): that run must FAIL with violations, which shows the checker
-# can see a split brain.
+# can see a split brain. Its agents get the test-only LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE=true (ChaosIT): they would
+# refuse to renew under that timing otherwise.
 #
 # It is `mvn -Pchaos verify` with those two settings (ChaosIT); the summary is printed at the end and kept in
 # e2e/target/chaos/summary-S.txt, the agents' and operators' logs in e2e/target/process-logs/.

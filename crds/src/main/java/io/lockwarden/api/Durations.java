@@ -22,4 +22,16 @@ public final class Durations {
       throw new IllegalArgumentException(name + ": '" + value + "' is not a duration like 30s, 500ms or 2m");
     }
   }
+
+  /** The shortest spelling {@link #parse} reads back as the same duration, to the millisecond: "2m", "10s", "1500ms". */
+  public static String format(Duration duration) {
+    long millis = duration.toMillis();
+    if (millis != 0 && millis % 60_000 == 0) {
+      return millis / 60_000 + "m";
+    }
+    if (millis % 1000 == 0) {
+      return millis / 1000 + "s";
+    }
+    return millis + "ms";
+  }
 }

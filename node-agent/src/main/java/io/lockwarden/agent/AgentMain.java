@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.lockwarden.agent.config.AgentConfig;
 import io.lockwarden.agent.domain.NodeAgent;
 import io.lockwarden.agent.heartbeat.NodeHeartbeat;
+import io.lockwarden.agent.heartbeat.PublishedTiming;
 import io.lockwarden.agent.observe.AgentMetrics;
 import io.lockwarden.agent.policy.NodePolicy;
 import io.lockwarden.observe.HttpEndpoints;
@@ -31,10 +32,18 @@ public final class AgentMain {
             + "pauseTimeout={} allowedExecutables={} allowedPathPrefixes={}", config.nodeName(), config.namespace(),
         config.runDir(), config.lockspaceDir(), config.renewInterval(), config.fenceTimeout(), config.pauseTimeout(),
         config.allowedExecutables(), config.allowedPathPrefixes());
+    if (config.unsafeSkipTimingRule()) {
+      log.error("event=UNSAFE-timing-rule-skipped node={} setting={}=true note=TEST ONLY: this agent renews its node "
+          + "Lease even when fenceTimeout + 200ms is not below the operator's nodeTimeout + grace (docs/safety.md "
+          + "TIME-2), so a node declared dead may still write while its disks are granted elsewhere. Never set it "
+          + "outside the chaos suite's negative control", config.nodeName(), AgentConfig.UNSAFE_SKIP_TIMING_RULE);
+    }
     KubernetesClient client = new KubernetesClientBuilder().build();
     AgentMetrics metrics = new AgentMetrics(config.nodeName());
+    // Agents may start before the operator: they renew nothing until it has published its timing.
+    PublishedTiming timing = new PublishedTiming(client, config.namespace()).start();
     NodeHeartbeat heartbeat = new NodeHeartbeat(client, config.namespace(), config.nodeName(), config.fenceTimeout(),
-        System::nanoTime);
+        System::nanoTime, timing, metrics, config.unsafeSkipTimingRule());
     NodeAgent agent = new NodeAgent(config, client,
         new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes()), heartbeat, metrics);
     HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry()::scrape,
@@ -46,6 +55,7 @@ public final class AgentMain {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("event=stopping node={} note=supervisors keep running", config.nodeName());
       agent.close();
+      timing.close();
       endpoints.close();
       client.close();
       stopped.countDown();

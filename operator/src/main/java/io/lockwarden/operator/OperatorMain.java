@@ -11,6 +11,7 @@ import io.lockwarden.operator.config.LeanCache;
 import io.lockwarden.operator.config.OperatorConfig;
 import io.lockwarden.operator.domain.DomainReconciler;
 import io.lockwarden.operator.fence.NodeLiveness;
+import io.lockwarden.operator.fence.TimingPublisher;
 import io.lockwarden.operator.lease.LeaseReconciler;
 import io.lockwarden.operator.lease.PathClaims;
 import io.lockwarden.operator.observe.EventRecorder;
@@ -58,6 +59,9 @@ public final class OperatorMain {
       }
     });
 
+    // The agents renew only while this timing keeps TIME-2 (docs/safety.md); published by the operator that decides.
+    TimingPublisher timing = new TimingPublisher(client, config.namespace(), config.nodeTimeout(), config.grace(),
+        config.identity());
     AtomicBoolean stopping = new AtomicBoolean();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
@@ -79,7 +83,7 @@ public final class OperatorMain {
             // it blocks for good. We exit ourselves, and only when leadership is lost while running: the restarted
             // replica then waits as a standby.
             .withExitOnStopLeading(false)
-            .withLeaderCallbacks(new LeaderCallbacks(() -> { }, () -> {
+            .withLeaderCallbacks(new LeaderCallbacks(timing::start, () -> {
               if (!stopping.get()) {
                 log.error("event=leadership-lost identity={} note=exiting; the restarted replica is a standby",
                     config.identity());
@@ -98,6 +102,9 @@ public final class OperatorMain {
     SplitBrainAudit audit = new SplitBrainAudit(client, metrics);
     liveness.start();
     audit.start();
+    if (!config.leaderElection()) {
+      timing.start(); // every replica decides
+    }
     HttpEndpoints endpoints = new HttpEndpoints(System.getenv().getOrDefault("LOCKWARDEN_METRICS_ADDRESS", "0.0.0.0"),
         config.metricsPort(), registry::scrape, () -> notReady(operator, liveness));
     operator.start();
@@ -109,6 +116,7 @@ public final class OperatorMain {
       stopping.set(true);
       stopWithin(operator, Duration.ofSeconds(10));
       endpoints.close();
+      timing.close();
       audit.close();
       liveness.close();
       events.close();

@@ -30,6 +30,11 @@ public final class DomainConditions {
   public static final String REASON_NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed";
   public static final String REASON_DUPLICATE_PATH = "DuplicatePath";
   public static final String REASON_NO_LIVE_NODE = "NoLiveNode";
+  /**
+   * The domain's node has never had a lockwarden agent: no Lease {@code lockwarden-node-<node>} was ever seen (a typo in
+   * the placement, or the agent not installed there). Not a dead node: nothing was ever granted there to fence.
+   */
+  public static final String REASON_NODE_UNKNOWN = "NodeUnknown";
   public static final String REASON_NODE_DEAD = "NodeDead";
   public static final String REASON_FAILED_OVER = "FailedOver";
 

@@ -45,18 +45,22 @@ public final class ChaosRun {
   /**
    * @param operatorOverrides environment for the operators on top of the fencing timeouts; empty but for the negative
    *     control, which breaks TIME-2 on purpose to show that the checker then finds two writers
+   * @param agentOverrides environment for the agents on top of the fencing timeouts; empty but for the negative
+   *     control, whose agents must renew although the operators' timing breaks TIME-2 (they refuse to otherwise)
    */
   public static Result run(ControlPlane controlPlane, Duration length, long seed, Map<String, String> operatorOverrides,
-      PrintStream out) throws IOException {
+      Map<String, String> agentOverrides, PrintStream out) throws IOException {
     long startMillis = System.currentTimeMillis();
     Random random = new Random(seed);
     Map<String, String> operatorEnv = new HashMap<>(LocalSystem.FENCING_OPERATOR);
     operatorEnv.put("LOCKWARDEN_LEADER_ELECTION", "true");
     operatorEnv.putAll(operatorOverrides);
+    Map<String, String> agentEnv = new HashMap<>(LocalSystem.FENCING_AGENT);
+    agentEnv.putAll(agentOverrides);
     Map<String, TcpProxy> proxies = new LinkedHashMap<>();
     Map<String, JavaProcess> operators = new LinkedHashMap<>();
     URI api = URI.create(controlPlane.admin().getMasterUrl().toString());
-    try (LocalSystem system = LocalSystem.start(controlPlane, "chaos", operatorEnv, LocalSystem.FENCING_AGENT);
+    try (LocalSystem system = LocalSystem.start(controlPlane, "chaos", operatorEnv, agentEnv);
         ControlPlaneRestarts restarts = new ControlPlaneRestarts(controlPlane, system.base.resolve("control-plane"));
         LeaseHistory history = LeaseHistory.record(controlPlane.admin(), system.base.resolve("lease-history.jsonl"))) {
       operators.put("operator", system.operator());
@@ -78,7 +82,8 @@ public final class ChaosRun {
       system.awaitNodesAlive(NODES.size());
       out.printf("[chaos] seed %d, %s, %d agents through proxies with a lockspace each, 2 operator replicas, up to %d "
           + "domains%s%n", seed, length, NODES.size(), MAX_DOMAINS,
-          operatorOverrides.isEmpty() ? "" : "; NEGATIVE CONTROL, operators with " + operatorOverrides);
+          operatorOverrides.isEmpty() ? "" : "; NEGATIVE CONTROL, operators with " + operatorOverrides
+              + ", agents with " + agentOverrides);
 
       Faults faults = new Faults(system, NODES, startAgent, proxies, operators, restarts, random, out);
       Workloads workloads = new Workloads(system, NODES, MAX_DOMAINS, random, out);
@@ -131,7 +136,8 @@ public final class ChaosRun {
       String text = String.join("\n",
           "chaos run: seed " + seed + ", " + length.toMinutes() + " min (" + length.toSeconds() + " s), started "
               + Instant.ofEpochMilli(startMillis)
-              + (operatorOverrides.isEmpty() ? "" : "; negative control, operators with " + operatorOverrides),
+              + (operatorOverrides.isEmpty() ? "" : "; negative control, operators with " + operatorOverrides
+                  + ", agents with " + agentOverrides),
           "faults: " + faultCount + " " + faults.counts(),
           "operations: " + workloads.summary(),
           "grants: " + report.grants() + "; " + observer.summary(),

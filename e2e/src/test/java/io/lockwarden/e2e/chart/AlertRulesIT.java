@@ -39,7 +39,7 @@ class AlertRulesIT {
     Tools.Result check = Tools.run(dir, null, Tools.promtool(), "check", "rules", "lockwarden-alerts.rules.yaml");
 
     assertThat(check.exitCode()).as(check.describe()).isZero();
-    assertThat(check.out()).as(check.describe()).contains("SUCCESS: 7 rules found");
+    assertThat(check.out()).as(check.describe()).contains("SUCCESS: 8 rules found");
   }
 
   @Test
@@ -61,7 +61,8 @@ class AlertRulesIT {
         (a.path("exp_alerts").isEmpty() ? testedQuiet : testedFiring).add(a.path("alertname").asText())));
 
     assertThat(alerts).containsExactly("LockwardenAgentDown", "LockwardenLeaseContended", "LockwardenLocalLockBusy",
-        "LockwardenMigrationFailing", "LockwardenNodeFenced", "LockwardenOperatorDown", "LockwardenSplitBrainDetected");
+        "LockwardenMigrationFailing", "LockwardenNodeFenced", "LockwardenOperatorDown", "LockwardenSplitBrainDetected",
+        "LockwardenTimingRuleBroken");
     assertThat(testedFiring).as("alerts with a case where they fire").isEqualTo(alerts);
     assertThat(testedQuiet).as("alerts with a case where they must not fire").isEqualTo(alerts);
   }
@@ -76,7 +77,7 @@ class AlertRulesIT {
     linked.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r ->
         urls.add(r.path("alert").asText() + " " + r.path("annotations").path("runbook_url").asText())));
 
-    assertThat(urls).hasSize(7).allSatisfy(line -> {
+    assertThat(urls).hasSize(8).allSatisfy(line -> {
       String[] parts = line.split(" ");
       assertThat(parts[1]).isEqualTo("https://git.example.com/lockwarden/blob/main/docs/operations.md#" + parts[0].toLowerCase());
     });

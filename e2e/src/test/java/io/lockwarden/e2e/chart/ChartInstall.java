@@ -3,6 +3,8 @@ package io.lockwarden.e2e.chart;
 import static io.lockwarden.testing.TestObjects.createNamespace;
 import static io.lockwarden.testing.TestObjects.domain;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -99,6 +101,10 @@ final class ChartInstall {
           .withNewSpec().withHolderIdentity("probe-b").endSpec().build();
       Await.until("the lease-writes policy refuses an agent another node's Lease", Duration.ofSeconds(30),
           () -> refused(() -> agent.resource(foreign).dryRun().create()));
+      ConfigMap other = new ConfigMapBuilder().withNewMetadata().withName("policy-probe").withNamespace(namespace)
+          .endMetadata().build();
+      Await.until("the timing-writes policy refuses the operator another ConfigMap", Duration.ofSeconds(30),
+          () -> refused(() -> operator.resource(other).dryRun().create()));
       Await.until("the domain-writes policy refuses the operator a spec change", Duration.ofSeconds(30),
           () -> refused(() -> operator.resources(SupervisedDomain.class).inNamespace(probeNamespace).withName("probe")
               .dryRun().edit(d -> {

@@ -58,8 +58,8 @@ class ChartRenderIT {
         "ServiceAccount", "ServiceAccount",
         "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
         "ClusterRoleBinding", "ClusterRoleBinding", "Role", "Role", "RoleBinding", "RoleBinding",
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicyBinding",
         "Deployment", "PodDisruptionBudget", "DaemonSet", "Service", "Service", "ServiceMonitor", "PrometheusRule");
     assertThat(dryRun.out().lines().filter(l -> l.endsWith("serverside-applied (server dry run)")))
         .as(dryRun.describe()).hasSize(objects.size() - NEEDS_PROMETHEUS_OPERATOR.size());

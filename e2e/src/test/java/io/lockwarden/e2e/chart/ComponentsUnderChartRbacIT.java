@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.lockwarden.api.TimingConfigMap;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainPhase;
@@ -67,6 +68,12 @@ class ComponentsUnderChartRbacIT {
     path = Files.createFile(disks.resolve("shared.img")).toString();
     Path kubeconfig = base.resolve("admin.kubeconfig");
     Files.writeString(kubeconfig, controlPlane.kubeconfigYaml());
+
+    // The operator must create its published timing itself (another class may have left one), and the agent wait
+    // for it: agents renew nothing until it exists.
+    admin.configMaps().inNamespace(chart.namespace).withName(TimingConfigMap.NAME).delete();
+    Await.until("no published timing left", WAIT,
+        () -> admin.configMaps().inNamespace(chart.namespace).withName(TimingConfigMap.NAME).get() == null);
 
     // Both JVMs start at once. The fabric8 client takes impersonation from the environment like any other
     // kubeconfig setting.
@@ -138,6 +145,9 @@ class ComponentsUnderChartRbacIT {
 
     Lease leader = admin.leases().inNamespace(chart.namespace).withName("lockwarden-operator-leader").get();
     assertThat(leader.getSpec().getHolderIdentity()).isEqualTo("operator-0");
+    assertThat(admin.configMaps().inNamespace(chart.namespace).withName(TimingConfigMap.NAME).get().getData())
+        .as("the timing the agent renews under, created by the leader")
+        .containsEntry(TimingConfigMap.PUBLISHED_BY, "operator-0").containsEntry(TimingConfigMap.NODE_TIMEOUT, "10s");
     assertThat(operator.get("/readyz").statusCode()).isEqualTo(200);
   }
 

@@ -9,14 +9,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.lockwarden.agent.heartbeat.PublishedTiming;
+import io.lockwarden.api.TimingConfigMap;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
@@ -24,8 +31,10 @@ import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.MigrationRequest;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
+import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
+import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -113,6 +122,22 @@ class LeastPrivilegeIT {
     }
     current.getSpec().setRenewTime(ZonedDateTime.now());
     return agent.resource(current).update();
+  }
+
+  /**
+   * The timing the operator publishes, as an operator identity would write it: created the first time (another class,
+   * or the real operator, may have done it), else put back to the defaults.
+   */
+  private static ConfigMap publishTiming(KubernetesClient operator) {
+    ConfigMap timing = new ConfigMapBuilder().withNewMetadata().withName(TimingConfigMap.NAME)
+        .withNamespace(chart.namespace).endMetadata()
+        .withData(TimingConfigMap.data(Duration.ofSeconds(10), Duration.ofSeconds(2), "least-privilege")).build();
+    ConfigMap existing = operator.configMaps().inNamespace(chart.namespace).withName(TimingConfigMap.NAME).get();
+    if (existing == null) {
+      return operator.resource(timing).create();
+    }
+    existing.setData(timing.getData());
+    return operator.resource(existing).update();
   }
 
   private static void assertForbidden(ThrowingCallable write, String because) {
@@ -217,6 +242,39 @@ class LeastPrivilegeIT {
     }
 
     @Test
+    void readsAndWatchesTheOperatorsTimingAndNoOtherConfigMap() {
+      publishTiming(admin);
+      String ns = chart.namespace;
+      admin.resource(new ConfigMapBuilder().withNewMetadata().withName("other").withNamespace(ns).endMetadata()
+          .build()).serverSideApply();
+
+      assertThat(nodeA.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).get()).isNotNull();
+      assertThat(nodeA.configMaps().inNamespace(ns).withField("metadata.name", TimingConfigMap.NAME).list().getItems())
+          .as("a list naming it by field selector").hasSize(1);
+      try (Watch watch = nodeA.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).watch(new Watcher<>() {
+        @Override
+        public void eventReceived(Action action, ConfigMap resource) {}
+
+        @Override
+        public void onClose(WatcherException cause) {}
+      })) {
+        assertThat(watch).isNotNull();
+      }
+      try (PublishedTiming timing = new PublishedTiming(nodeA, ns).start()) {
+        Await.until("the agent's informer has the timing", Duration.ofSeconds(30), () -> timing.get() != null);
+      }
+
+      assertForbidden(() -> nodeA.configMaps().inNamespace(ns).withName("other").get(),
+          "cannot get resource \"configmaps\"");
+      assertForbidden(() -> nodeA.configMaps().inNamespace(ns).list(), "cannot list resource \"configmaps\"");
+      ConfigMap laxer = nodeA.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).get();
+      laxer.getData().put(TimingConfigMap.NODE_TIMEOUT, "60s");
+      assertForbidden(() -> nodeA.resource(laxer).update(), "cannot update resource \"configmaps\"");
+      assertForbidden(() -> nodeA.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).delete(),
+          "cannot delete resource \"configmaps\"");
+    }
+
+    @Test
     void anIdentityInTheAgentsGroupWithoutANodeWritesNothing() {
       KubernetesClient nameless = keep(chart.controlPlane.clientAs("someone", ChartInstall.AGENT_GROUP));
       SupervisedDomain domain = placedOn("someone");
@@ -306,6 +364,28 @@ class LeastPrivilegeIT {
         l.getSpec().setRenewTime(ZonedDateTime.now());
         return l;
       }), "of a node Lease only its fence mark (never the renewal)");
+    }
+  }
+
+  @Nested
+  class OperatorTiming {
+    @Test
+    void publishesItsTimingInOneConfigMapAndCreatesNoOther() {
+      KubernetesClient operator = keep(chart.operatorServiceAccount());
+      String ns = chart.namespace;
+
+      ConfigMap published = publishTiming(operator);
+      assertThat(published.getData()).containsEntry(TimingConfigMap.NODE_TIMEOUT, "10s");
+      assertThat(publishTiming(operator).getData()).as("updated in place")
+          .containsEntry(TimingConfigMap.PUBLISHED_BY, "least-privilege");
+
+      assertForbidden(() -> operator.resource(new ConfigMapBuilder().withNewMetadata().withName("not-the-timing")
+              .withNamespace(ns).endMetadata().build()).create(),
+          "the operator creates only ConfigMap lockwarden-timing (its published timing); refused: ConfigMap "
+              + "not-the-timing");
+      assertForbidden(() -> operator.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).delete(),
+          "cannot delete resource \"configmaps\"");
+      assertForbidden(() -> operator.configMaps().inNamespace(apps).list(), "cannot list resource \"configmaps\"");
     }
   }
 

@@ -39,7 +39,7 @@ public final class LocalSystem implements AutoCloseable {
   /**
    * Timeouts for tests that hang and kill nodes: agent renewals every 1 s, fenceTimeout 6 s (the default), pauseTimeout
    * 10 s; operator nodeTimeout 8 s + grace 1 s, which keeps fenceTimeout + 0.2 s &lt; nodeTimeout + grace (safety.md,
-   * TIME-2).
+   * TIME-2). The agents check that rule against what the operator publishes and renew nothing while it is broken.
    */
   public static final Map<String, String> FENCING_OPERATOR =
       Map.of("LOCKWARDEN_NODE_TIMEOUT", "8s", "LOCKWARDEN_GRACE", "1s");

@@ -21,11 +21,16 @@ import java.util.Set;
  * @param cgroupRoot where each domain gets a cgroup v2 directory of its own ({@code auto}: the host's cgroup2 mount
  *     plus {@code lockwarden/<node>}; {@code none}: no cgroups, supervisors track domains as child subreapers)
  * @param unsafeDisable safety rules switched off for a negative control (LOCKWARDEN_UNSAFE_DISABLE); empty in production
+ * @param unsafeSkipTimingRule {@value #UNSAFE_SKIP_TIMING_RULE}=true: renew even while TIME-2 does not hold against
+ *     the operator's published timing. Test-only, for the chaos suite's negative control, which breaks TIME-2 on
+ *     purpose; an environment variable only, never a flag, and logged loudly at start
  */
 public record AgentConfig(String nodeName, String namespace, Path runDir, Path lockspaceDir,
     Set<String> allowedExecutables, List<Path> allowedPathPrefixes, Duration renewInterval, Duration fenceTimeout,
     Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid,
-    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable) {
+    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable, boolean unsafeSkipTimingRule) {
+
+  public static final String UNSAFE_SKIP_TIMING_RULE = "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE";
 
   static final Set<String> KNOWN = Set.of("node-name", "namespace", "run-dir", "lockspace-dir", "allowed-executables",
       "allowed-path-prefixes", "renew-interval", "fence-timeout", "pause-timeout", "metrics-port", "metrics-address",
@@ -66,6 +71,10 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
     if ((uidSet == null || uidSet.isBlank()) != (gidSet == null || gidSet.isBlank())) {
       throw new IllegalArgumentException("run-as-uid and run-as-gid go together");
     }
+    String unsafe = env.getOrDefault(UNSAFE_SKIP_TIMING_RULE, "false");
+    if (!unsafe.equals("true") && !unsafe.equals("false")) {
+      throw new IllegalArgumentException(UNSAFE_SKIP_TIMING_RULE + ": '" + unsafe + "' is neither true nor false");
+    }
     return new AgentConfig(node, s.get("namespace", "lockwarden-system"),
         Path.of(s.get("run-dir", "/var/run/lockwarden")).toAbsolutePath(),
         lockspace == null || lockspace.isBlank() ? null : Path.of(lockspace).toAbsolutePath(),
@@ -73,7 +82,7 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
         list(s.get("allowed-path-prefixes", "")).stream().map(Path::of).toList(),
         renew, fence, Durations.parse("pause-timeout", s.get("pause-timeout", "30s")),
         port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid,
-        s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")));
+        s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")), unsafe.equals("true"));
   }
 
   private static Set<SupervisorArgs.Unsafe> unsafe(String value) {

@@ -6,11 +6,15 @@ import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.lockwarden.agent.observe.AgentMetrics;
+import io.lockwarden.api.Durations;
 import io.lockwarden.api.NodeLeases;
+import io.lockwarden.api.TimingConfigMap;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +26,12 @@ import org.slf4j.LoggerFactory;
  * <p>A renewal that fails extends nothing. A 409 means someone else wrote the Lease, normally the operator fencing the
  * node: the next renewal starts from the fresh version, and {@link #fencedSince} tells the agent it must re-confirm its
  * domains' grants before it extends their deadlines again.
+ *
+ * <p>Before each renewal it checks TIME-2 against the timing the operator published ({@link TimingRule}): while the
+ * rule is broken, or the timing missing or unreadable, it does not renew at all. Every renewal goes through here, so
+ * no deadline is extended then, and the node's domains are paused as for any lost lease; the operator declares the
+ * node dead in time as usual. One log line when refusing starts and one when it stops; the gauge
+ * {@code lockwarden_timing_rule_broken} says it meanwhile.
  */
 public final class NodeHeartbeat {
   private static final Logger log = LoggerFactory.getLogger(NodeHeartbeat.class);
@@ -31,18 +41,31 @@ public final class NodeHeartbeat {
   private final String node;
   private final Duration fenceTimeout;
   private final LongSupplier clock;
+  private final Supplier<Map<String, String>> publishedTiming;
+  private final AgentMetrics metrics;
+  private final boolean unsafeSkipTimingRule;
+  private TimingRule.Reason timing;
   private Lease current;
   private volatile long validUntil = Long.MIN_VALUE;
   private volatile String fencedAt;
   private volatile String clearFence;
 
+  /**
+   * @param publishedTiming the data of the operator's ConfigMap {@code lockwarden-timing}, null while there is none
+   * @param unsafeSkipTimingRule renew even while the rule is broken: only for the chaos suite's negative control,
+   *     which breaks TIME-2 on purpose to show the checker finds two writers
+   */
   public NodeHeartbeat(KubernetesClient client, String namespace, String node, Duration fenceTimeout,
-      LongSupplier clock) {
+      LongSupplier clock, Supplier<Map<String, String>> publishedTiming, AgentMetrics metrics,
+      boolean unsafeSkipTimingRule) {
     this.client = client;
     this.namespace = namespace;
     this.node = node;
     this.fenceTimeout = fenceTimeout;
     this.clock = clock;
+    this.publishedTiming = publishedTiming;
+    this.metrics = metrics;
+    this.unsafeSkipTimingRule = unsafeSkipTimingRule;
   }
 
   /** The monotonic time until which the node's grants are proven, or Long.MIN_VALUE before the first renewal. */
@@ -63,8 +86,14 @@ public final class NodeHeartbeat {
     clearFence = fencedAt;
   }
 
-  /** One renewal; returns whether it succeeded. Not thread-safe: one heartbeat thread calls it. */
+  /**
+   * One renewal; returns whether it succeeded. False without a request while the timing rule does not hold. Not
+   * thread-safe: one heartbeat thread calls it.
+   */
   public synchronized boolean renewOnce() {
+    if (!timingAllowsRenewal()) {
+      return false;
+    }
     long sent = clock.getAsLong();
     try {
       Lease desired = current == null ? fresh() : Serialization.clone(current);
@@ -94,6 +123,41 @@ public final class NodeHeartbeat {
       current = null;
       return false;
     }
+  }
+
+  /** TIME-2 against the published timing; logs when the verdict changes. */
+  private boolean timingAllowsRenewal() {
+    TimingRule.Verdict verdict = TimingRule.check(fenceTimeout, publishedTiming.get());
+    metrics.timingRuleBroken(!verdict.holds());
+    TimingRule.Reason was = timing;
+    timing = verdict.reason();
+    if (verdict.reason() != was) {
+      String fields = "node=" + node + " fenceTimeout=" + Durations.format(fenceTimeout) + " checkInterval="
+          + Durations.format(TimingRule.CHECK_INTERVAL) + " nodeTimeout=" + format(verdict.nodeTimeout()) + " grace="
+          + format(verdict.grace()) + " publishedBy=" + verdict.publishedBy();
+      String detail = verdict.detail() == null ? "" : " detail=\"" + verdict.detail() + "\"";
+      if (verdict.holds()) {
+        if (was == null) {
+          log.info("event=timing-rule-holds {}", fields);
+        } else {
+          log.info("event=renewal-resumed {} note=the published timing keeps TIME-2 again", fields);
+        }
+      } else if (unsafeSkipTimingRule) {
+        log.error("event=renewal-refusal-skipped reason={} {}{} note=UNSAFE test-only switch "
+            + "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE: renewing although TIME-2 is not shown to hold", verdict.reason(),
+            fields, detail);
+      } else {
+        log.warn("event=renewal-refused reason={} {}{} note=no renewal until fenceTimeout + checkInterval < "
+            + "nodeTimeout + grace as the operator published it in ConfigMap {}/{} (docs/safety.md TIME-2); "
+            + "deadlines run out and domains pause as for a lost lease", verdict.reason(), fields, detail, namespace,
+            TimingConfigMap.NAME);
+      }
+    }
+    return verdict.holds() || unsafeSkipTimingRule;
+  }
+
+  private static String format(Duration duration) {
+    return duration == null ? "-" : Durations.format(duration);
   }
 
   private Lease fresh() {

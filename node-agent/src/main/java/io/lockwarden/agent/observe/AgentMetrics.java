@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class AgentMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final AtomicInteger supervisorsRunning = new AtomicInteger();
+  private final AtomicInteger timingRuleBroken = new AtomicInteger();
   private final Counter localLockConflicts;
   private final Timer renewals;
   private final Counter renewalFailures;
@@ -27,6 +28,10 @@ public final class AgentMetrics {
         .description("Starts held back because someone outside lockwarden holds byte 0 of a disk").register(registry);
     renewals = Timer.builder("lockwarden.heartbeat.renew").description("Round trip of successful node Lease renewals")
         .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+    Gauge.builder("lockwarden.timing.rule.broken", timingRuleBroken, AtomicInteger::get)
+        .description("1 while TIME-2 does not hold against the timing the operator published, or that timing is "
+            + "missing or unreadable: the agent renews nothing then; else 0")
         .register(registry);
     renewalFailures = Counter.builder("lockwarden.heartbeat.failures").description("Node Lease renewals that failed")
         .register(registry);
@@ -57,6 +62,11 @@ public final class AgentMetrics {
 
   public void renewed(Duration took) {
     renewals.record(took);
+  }
+
+  /** Whether TIME-2 failed to hold at the last renewal attempt (docs/safety.md). */
+  public void timingRuleBroken(boolean broken) {
+    timingRuleBroken.set(broken ? 1 : 0);
   }
 
   public void renewalFailed() {

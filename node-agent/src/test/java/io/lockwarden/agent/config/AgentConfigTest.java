@@ -21,6 +21,17 @@ class AgentConfigTest {
     assertThat(config.allowedExecutables()).isEmpty();
     assertThat(config.runAsUid()).as("domains run as nobody unless told otherwise").isEqualTo(65534);
     assertThat(config.runAsGid()).isEqualTo(65534);
+    assertThat(config.unsafeSkipTimingRule()).isFalse();
+  }
+
+  @Test
+  void theTimingRuleIsSkippedOnlyByItsTestOnlyEnvironmentVariable() {
+    assertThat(AgentConfig.from(new String[0], Map.of("NODE_NAME", "n", "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE", "true"))
+        .unsafeSkipTimingRule()).isTrue();
+    assertThatThrownBy(() -> AgentConfig.from(new String[] {"--unsafe-skip-timing-rule=true"},
+        Map.of("NODE_NAME", "n"))).as("never a flag").hasMessageContaining("unknown flags");
+    assertThatThrownBy(() -> AgentConfig.from(new String[0], Map.of("NODE_NAME", "n",
+        "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE", "yes"))).hasMessageContaining("LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE");
   }
 
   @Test

@@ -73,7 +73,9 @@ class FenceResponseIT {
 
     lease.getStatus().holders = List.of(); // the operator revokes the dead node's grant...
     admin.resource(lease).updateStatus();
-    NodeHeartbeat heartbeat = new NodeHeartbeat(admin, namespace, node, Duration.ofSeconds(6), System::nanoTime);
+    NodeHeartbeat heartbeat = new NodeHeartbeat(admin, namespace, node, Duration.ofSeconds(6), System::nanoTime,
+        () -> io.lockwarden.api.TimingConfigMap.data(Duration.ofSeconds(10), Duration.ofSeconds(2), "test"),
+        new AgentMetrics(node), false);
     assertThat(heartbeat.renewOnce()).isTrue();
     fence(node); // ...and fences the node's Lease
     assertThat(heartbeat.renewOnce()).as("the renewal raced the fence").isFalse();
@@ -103,7 +105,9 @@ class FenceResponseIT {
   @Test
   void startsResumeOnceTheCacheHasCaughtUpWithTheFence() throws Exception {
     String node = TestObjects.uniqueName("node");
-    NodeHeartbeat heartbeat = new NodeHeartbeat(admin, namespace, node, Duration.ofSeconds(6), System::nanoTime);
+    NodeHeartbeat heartbeat = new NodeHeartbeat(admin, namespace, node, Duration.ofSeconds(6), System::nanoTime,
+        () -> io.lockwarden.api.TimingConfigMap.data(Duration.ofSeconds(10), Duration.ofSeconds(2), "test"),
+        new AgentMetrics(node), false);
     assertThat(heartbeat.renewOnce()).isTrue();
     fence(node);
     heartbeat.renewOnce();

@@ -114,7 +114,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     String node = Placement.choose(domain, liveness::isAlive, liveness::isDead, holdsAnyGrant(domain));
     HandOff.Step handOff = HandOff.next(new HandOff.Facts(domain.getSpec().migration, current.migration, current.node,
         current.phase, domain.getMetadata().getGeneration(), domain.getSpec().placement.nodes, liveness::isAlive,
-        liveness::isDead, n -> holdsEveryGrantOn(domain, disks, n)), Instant.now());
+        liveness::isDead, n -> holdsEveryGrantOn(domain, disks, n), n -> holdsAnyGrantOn(domain, n)), Instant.now());
     if (handOff.node() != null) {
       node = handOff.node();
     }
@@ -209,7 +209,10 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     }
     desired.leaseSummary = granted + "/" + disks.size();
 
-    boolean nodeDead = node != null && liveness.isDead(node);
+    // A node no agent ever ran on is dead to the lease controller (grants left there would be revoked), but a domain
+    // placed there that holds nothing on it was never fenced: it waits for an agent, and says so.
+    boolean nodeUnknown = liveness.isUnknown(node);
+    boolean nodeDead = node != null && liveness.isDead(node) && !(nodeUnknown && !holdsAnyGrantOn(domain, node));
     boolean allGranted = granted == disks.size();
     List<Condition> conditions = new ArrayList<>();
     conditions.add(Conditions.next(current.conditions, DomainConditions.LEASES_GRANTED, allGranted,
@@ -223,8 +226,10 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
             && DomainConditions.REASON_FAILED_OVER.equals(c.getReason())).findFirst().orElse(null);
     conditions.add(Conditions.next(current.conditions, DomainConditions.FENCED, nodeDead,
         nodeDead ? DomainConditions.REASON_NODE_DEAD
+            : nodeUnknown ? DomainConditions.REASON_NODE_UNKNOWN
             : failingOver || failedOverBefore != null ? DomainConditions.REASON_FAILED_OVER : "NodeAlive",
         nodeDead ? "node " + node + " stopped renewing its lease; its grants are revoked"
+            : nodeUnknown ? neverRenewed(node) + "; nothing was granted there, so nothing is fenced"
             : failingOver ? "failed over from " + previousNode + " (dead) to " + node
             : failedOverBefore != null ? failedOverBefore.getMessage()
             : node == null ? "not placed" : "node " + node + " is not dead", generation, Instant.now()));
@@ -262,6 +267,10 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
         LeaseArbiter.READY.equals(c.getType()) && PathClaims.DUPLICATE_PATH.equals(c.getReason()))) {
       return new String[] {DomainConditions.REASON_DUPLICATE_PATH,
           "DiskLease " + disk.leaseName() + " shares its path with an older DiskLease and grants nothing"};
+    }
+    if (liveness.isUnknown(node)) {
+      return new String[] {DomainConditions.REASON_NODE_UNKNOWN,
+          neverRenewed(node) + ": is the agent installed there, and is the node's name right?"};
     }
     if (node == null || !liveness.isAlive(node)) {
       return new String[] {DomainConditions.REASON_NO_LIVE_NODE,
@@ -320,6 +329,18 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     if (step.result() != null) {
       metrics.migration(step.result(), m.handoffMillis);
     }
+  }
+
+  private static String neverRenewed(String node) {
+    return "no lockwarden agent has ever renewed a Lease for node " + node + " (no Lease "
+        + NodeLiveness.leaseName(node) + " seen)";
+  }
+
+  /** Whether any DiskLease lists this domain as a holder on {@code node}. */
+  private boolean holdsAnyGrantOn(SupervisedDomain domain, String node) {
+    String uid = domain.getMetadata().getUid();
+    return leases.byIndex(Indexes.LEASE_BY_DOMAIN_UID, uid).stream().anyMatch(l -> l.getStatus() != null
+        && l.getStatus().holders.stream().anyMatch(h -> h.uid.equals(uid) && node.equals(h.node)));
   }
 
   /** Whether every disk of the domain is granted to it on {@code node}. */

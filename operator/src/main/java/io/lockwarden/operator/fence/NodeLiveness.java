@@ -115,6 +115,15 @@ public final class NodeLiveness implements AutoCloseable {
     return alive.contains(node);
   }
 
+  /**
+   * No Lease was ever seen for this node while watching: no lockwarden agent has run there (or not since this operator
+   * started and its Lease was deleted). False while not watching, when nothing is known. Such a node is also dead once
+   * the first period has passed, so that grants left on it are revoked; this tells the two apart for people.
+   */
+  public boolean isUnknown(String node) {
+    return node != null && heartbeats.isWatching() && !heartbeats.nodes().contains(node);
+  }
+
   /** Silent for a full period of watching: its grants may be revoked. */
   public boolean isDead(String node) {
     return node != null && heartbeats.isDead(node, clock.getAsLong());

@@ -18,10 +18,20 @@ import java.util.function.Predicate;
  * (none) --spec.migration--> Preparing --target ready--> TargetReady --> HandingOff --target runs--> Completed
  *            Preparing/TargetReady: spec.migration removed, the target or the source dead: Cancelled;
  *                                   the target refuses: Failed
- *            HandingOff: the target cannot take a lock, or dies: Failed, rolled back to the source
+ *            HandingOff: no grant on the target yet, and the target cannot take a lock or dies:
+ *                          Failed, rolled back to the held source (it still holds every grant at its epoch)
+ *                        a grant already on the target, and the target cannot take a lock (it never ran):
+ *                          Failed, the grants move back to the source with new epochs; it starts afresh
+ *                        a grant already on the target, and the target dies (it may have run and written):
+ *                          Failed, placement left to the dead-node path (fail-over or Fenced), never the held source
  *                        the source dies before it released: Failed (the node's grants are revoked as usual)
  * </pre>
  * The grants themselves move in the lease controller (see {@link #moveTo}), one DiskLease write each, epoch + 1.
+ *
+ * <p>Once any grant has moved to the target, the held source process is never resumed (docs/safety.md, MIG-6): the
+ * target may have taken every lock and run, and the source's memory is then older than its disks. The operator never
+ * places the domain back on the source as a roll-back then; the source's agent resumes a held process only under
+ * exactly the grants it held when it stopped, and otherwise starts it afresh.
  */
 public final class HandOff {
   private HandOff() {}
@@ -33,10 +43,15 @@ public final class HandOff {
    */
   public record Step(MigrationStatus status, String node, String event, String result) {}
 
-  /** What the step needs to know about the domain, read from its spec, status and the DiskLeases. */
+  /**
+   * What the step needs to know about the domain, read from its spec, status and the DiskLeases.
+   *
+   * @param holdsEveryGrantOn every disk of the domain is granted to it on this node
+   * @param holdsAnyGrantOn some DiskLease lists the domain as a holder on this node
+   */
   public record Facts(MigrationRequest request, MigrationStatus current, String placedNode, DomainPhase phase,
       long generation, List<String> candidates, Predicate<String> alive, Predicate<String> dead,
-      Predicate<String> holdsEveryGrantOn) {}
+      Predicate<String> holdsEveryGrantOn, Predicate<String> holdsAnyGrantOn) {}
 
   public static Step next(Facts f, Instant now) {
     MigrationStatus cur = f.current();
@@ -78,12 +93,26 @@ public final class HandOff {
       }
       return new Step(next, null, null, null);
     }
-    // The hand-off.
+    // The hand-off. A roll-back to the held source is safe only while it still holds every grant at the epoch it
+    // stopped under: once one has moved, the target may have run (MIG-6).
     if (in != null && in.failure != null) {
+      if (f.holdsAnyGrantOn().test(target)) {
+        // It could not take a lock, so it never ran: the grants may go back (moveTo, epoch + 1), to a fresh start.
+        return end(next, MigrationStatus.FAILED, "rolled back to " + source + " with new grants: the target "
+            + in.failure + "; grants had moved to " + target + ", so " + source
+            + " starts the domain afresh (the held process is not resumed)", source);
+      }
       return end(next, MigrationStatus.FAILED, "rolled back to " + source + ": the target " + in.failure, source);
     }
     if (f.dead().test(target)) {
-      return end(next, MigrationStatus.FAILED, "rolled back to " + source + ": the target node died", source);
+      if (f.holdsAnyGrantOn().test(target)) {
+        return end(next, MigrationStatus.FAILED, "the target node " + target + " died after grants had moved to it:"
+            + " it may have run, so the held process on " + source + " is never resumed; the domain is placed as for"
+            + " any dead node (a fresh start on a live candidate under new grants, or Fenced with failover Manual)",
+            null);
+      }
+      return end(next, MigrationStatus.FAILED, "rolled back to " + source + ": the target node died before any grant"
+          + " moved", source);
     }
     if (out == null && f.dead().test(source)) {
       return end(next, MigrationStatus.FAILED, "the source node died before it released; its grants are revoked",
@@ -105,7 +134,10 @@ public final class HandOff {
 
   /**
    * The node a holder's grant moves to now, or null. Forward, once the source has stopped its process and released
-   * its Exclusive locks; back, once the failed target's supervisor is gone. Never to a node that is dead.
+   * its Exclusive locks, and only to a target that has not reported a failure; back, once the failed target's
+   * supervisor is gone (it could not take its locks, so it never ran). Never to a node that is dead. A grant moved back
+   * takes a new epoch like any other: the source's agent then starts the domain afresh rather than resume its held
+   * process (MIG-6).
    */
   public static String moveTo(MigrationStatus m, String holderNode, String placedNode, Predicate<String> dead) {
     if (m == null || m.source == null || m.target == null) {
@@ -114,7 +146,8 @@ public final class HandOff {
     MigrationStatus.Outgoing out = m.currentOutgoing();
     MigrationStatus.Incoming in = m.currentIncoming();
     boolean released = out != null && out.releasedAtMillis != null;
-    if (MigrationStatus.HANDING_OFF.equals(m.phase) && holderNode.equals(m.source) && released
+    boolean targetFailed = in != null && in.failure != null;
+    if (MigrationStatus.HANDING_OFF.equals(m.phase) && holderNode.equals(m.source) && released && !targetFailed
         && !dead.test(m.target)) {
       return m.target;
     }

@@ -35,9 +35,9 @@ class HandOffTest {
   @Test
   void aDeadTargetOrOneOutsideThePlacementIsRefused() {
     HandOff.Step dead = HandOff.next(new HandOff.Facts(request("b"), null, "a", DomainPhase.Running, 7, List.of(),
-        n -> !n.equals("b"), NONE, NONE), NOW);
+        n -> !n.equals("b"), NONE, NONE, NONE), NOW);
     HandOff.Step outside = HandOff.next(new HandOff.Facts(request("c"), null, "a", DomainPhase.Running, 7,
-        List.of("a", "b"), n -> true, NONE, NONE), NOW);
+        List.of("a", "b"), n -> true, NONE, NONE, NONE), NOW);
 
     assertThat(dead.status().phase).isEqualTo(MigrationStatus.FAILED);
     assertThat(dead.status().message).contains("not alive");
@@ -123,7 +123,7 @@ class HandOffTest {
     m.incoming = incoming("b");
     m.incoming.runningAtMillis = 1_042L;
     HandOff.Step done = HandOff.next(new HandOff.Facts(request("b"), m, "b", DomainPhase.Running, 7, List.of(),
-        n -> !n.equals("a"), sourceDead, n -> n.equals("b")), NOW);
+        n -> !n.equals("a"), sourceDead, n -> n.equals("b"), n -> n.equals("b")), NOW);
     assertThat(done.status().phase).isEqualTo(MigrationStatus.COMPLETED);
     assertThat(done.status().handoffMillis).isEqualTo(42L);
     assertThat(done.result()).isEqualTo("completed");
@@ -173,7 +173,9 @@ class HandOffTest {
 
     HandOff.Step failed = HandOff.next(facts(request("b"), m, "b", Set.of(), n -> n.equals("b")), NOW);
     assertThat(failed.status().phase).isEqualTo(MigrationStatus.FAILED);
-    assertThat(failed.status().message).contains("rolled back to a");
+    // The target never ran (it could not take a lock), so the grants may go back; with new epochs, to a fresh start.
+    assertThat(failed.status().message).contains("rolled back to a with new grants").contains("locked outside")
+        .contains("starts the domain afresh (the held process is not resumed)");
     assertThat(failed.node()).isEqualTo("a");
 
     MigrationStatus rolling = failed.status();
@@ -185,12 +187,66 @@ class HandOffTest {
   }
 
   @Test
-  void theTargetDyingDuringTheHandOffRollsBack() {
+  void aTargetThatFailedBeforeAnyGrantMovedRollsBackToTheHeldSource() {
+    MigrationStatus m = status(MigrationStatus.HANDING_OFF);
+    m.outgoing = outgoing("a", 1_000L);
+    m.incoming = incoming("b");
+    m.incoming.failure = "cannot start the incoming supervisor: disk full";
+
+    HandOff.Step failed = HandOff.next(facts(request("b"), m, "a", Set.of(), NONE), NOW);
+
+    assertThat(failed.status().message).isEqualTo("rolled back to a: the target cannot start the incoming supervisor:"
+        + " disk full");
+    assertThat(failed.node()).isEqualTo("a");
+  }
+
+  @Test
+  void theTargetDyingBeforeAnyGrantMovedRollsBackToTheHeldSource() {
+    // The source still holds every grant at the epoch it stopped under: resuming its held process is safe.
     HandOff.Step step = HandOff.next(facts(request("b"), status(MigrationStatus.HANDING_OFF), "a", Set.of("b"), NONE),
         NOW);
 
     assertThat(step.status().phase).isEqualTo(MigrationStatus.FAILED);
+    assertThat(step.status().message).isEqualTo("rolled back to a: the target node died before any grant moved");
     assertThat(step.node()).isEqualTo("a");
+  }
+
+  /** MIG-6: the target may have taken every lock and run; the source's memory is then older than its disks. */
+  @Test
+  void theTargetDyingAfterAGrantMovedNeverPutsTheDomainBackOnTheHeldSource() {
+    MigrationStatus m = status(MigrationStatus.HANDING_OFF);
+    m.outgoing = outgoing("a", 1_000L);
+    m.incoming = incoming("b");
+    m.incoming.ready = true;
+    Predicate<String> someOnB = n -> n.equals("b"); // one of two grants moved: still placed on a
+    HandOff.Step partly = HandOff.next(new HandOff.Facts(request("b"), m, "a", DomainPhase.Running, 7, List.of(),
+        n -> !n.equals("b"), Set.of("b")::contains, NONE, someOnB), NOW);
+    // every grant moved: placed on b, whose agent may have run the domain
+    m.incoming.runningAtMillis = 1_042L;
+    HandOff.Step fully = HandOff.next(new HandOff.Facts(request("b"), m, "b", DomainPhase.Running, 7, List.of(),
+        n -> !n.equals("b"), Set.of("b")::contains, someOnB, someOnB), NOW);
+
+    for (HandOff.Step step : List.of(partly, fully)) {
+      assertThat(step.status().phase).isEqualTo(MigrationStatus.FAILED);
+      assertThat(step.node()).as("placement is left to the dead-node path").isNull();
+      assertThat(step.status().message).contains("died after grants had moved to it")
+          .contains("the held process on a is never resumed").doesNotContain("rolled back");
+      assertThat(step.result()).isEqualTo("failed");
+      assertThat(HandOff.moveTo(step.status(), "b", "a", Set.of("b")::contains))
+          .as("b's grants are revoked as a dead node's, not handed back").isNull();
+    }
+  }
+
+  @Test
+  void noGrantMovesForwardToATargetThatReportedAFailure() {
+    MigrationStatus m = status(MigrationStatus.HANDING_OFF);
+    m.outgoing = outgoing("a", 1_000L);
+    m.incoming = incoming("b");
+    assertThat(HandOff.moveTo(m, "a", "a", NONE)).isEqualTo("b");
+
+    m.incoming.failure = "byte 0 of /d is locked outside lockwarden";
+    assertThat(HandOff.moveTo(m, "a", "a", NONE)).as("it will not take over: a grant there only moves back later")
+        .isNull();
   }
 
   @Test
@@ -206,10 +262,11 @@ class HandOffTest {
     assertThat(part.phase).isEqualTo(MigrationStatus.HANDING_OFF);
   }
 
+  /** Facts where a node holds some of the domain's grants only if it holds all of them. */
   private static HandOff.Facts facts(MigrationRequest request, MigrationStatus current, String placed,
       Set<String> dead, Predicate<String> holdsEveryGrantOn) {
     return new HandOff.Facts(request, current, placed, DomainPhase.Running, 7, List.of(), n -> !dead.contains(n),
-        dead::contains, holdsEveryGrantOn);
+        dead::contains, holdsEveryGrantOn, holdsEveryGrantOn);
   }
 
   private static MigrationRequest request(String target) {

@@ -5,11 +5,17 @@ import static io.lockwarden.testing.TestObjects.disk;
 import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.FailoverPolicy;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.operator.lease.LeaseNames;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
@@ -17,6 +23,7 @@ import io.lockwarden.testing.ControlPlaneExtension;
 import io.lockwarden.testing.TestObjects;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,6 +118,132 @@ class FailoverIT {
     });
     assertThat(after.epoch).isEqualTo(before.epoch + 1);
     assertThat(cluster.lease(lease).getStatus().holders).hasSize(1);
+  }
+
+  /**
+   * A domain placed on a node that never ran an agent is told so (NodeUnknown), not that its node stopped renewing:
+   * unlike a dead node's domain, it was never granted anything there, is not fenced, and just waits.
+   */
+  @Test
+  void aDomainOnANodeThatNeverRanAnAgentIsToldSoAndNotFenced() {
+    String dead = uniqueName("vm");
+    String path = cluster.path(uniqueName("dead") + ".img");
+    cluster.startAgent("f");
+    cluster.create(dead, "f", disk(path, Exclusive));
+    cluster.awaitHolder(LeaseNames.autoName(path), dead);
+    cluster.killAgent("f");
+    // Once this domain is fenced, the operator has watched for longer than nodeTimeout + grace: a node it never saw is
+    // then dead to it as well.
+    Await.until(dead + " is fenced", Cluster.WAIT,
+        () -> DomainConditions.REASON_NODE_DEAD.equals(cluster.conditionReason(dead, DomainConditions.FENCED)));
+
+    String typo = uniqueName("vm");
+    String nowhere = cluster.node("nowhere");
+    cluster.create(typo, "nowhere", disk(cluster.path(uniqueName("typo") + ".img"), Exclusive));
+
+    Await.until(typo + " says its node never ran an agent", Cluster.WAIT, () -> DomainConditions.REASON_NODE_UNKNOWN
+        .equals(cluster.conditionReason(typo, DomainConditions.LEASES_GRANTED)));
+    SupervisedDomain domain = cluster.domain(typo);
+    assertThat(condition(domain, DomainConditions.LEASES_GRANTED).getMessage())
+        .isEqualTo("no lockwarden agent has ever renewed a Lease for node " + nowhere + " (no Lease lockwarden-node-"
+            + nowhere + " seen): is the agent installed there, and is the node's name right?");
+    assertThat(condition(domain, DomainConditions.FENCED).getReason()).isEqualTo(DomainConditions.REASON_NODE_UNKNOWN);
+    assertThat(condition(domain, DomainConditions.FENCED).getStatus()).isEqualTo("False");
+    assertThat(domain.getStatus().phase).isEqualTo(DomainPhase.Pending);
+    assertThat(domain.getStatus().node).isEqualTo(nowhere);
+    // The node that stopped renewing keeps its own reasons.
+    assertThat(cluster.conditionReason(dead, DomainConditions.LEASES_GRANTED))
+        .isEqualTo(DomainConditions.REASON_NO_LIVE_NODE);
+    assertThat(cluster.domain(dead).getStatus().phase).isEqualTo(DomainPhase.Fenced);
+
+    // Its agent comes: the domain is granted there.
+    cluster.startAgent("nowhere");
+    assertThat(cluster.awaitAllGranted(typo).getStatus().node).isEqualTo(nowhere);
+    assertThat(cluster.conditionReason(typo, DomainConditions.FENCED)).isEqualTo("NodeAlive");
+  }
+
+  /**
+   * MIG-6 through the real operator: the target of a hand-off dies after the grants moved to it (it may have run and
+   * written). The domain is not rolled back to the held source, whose process is older than its disks: with failover
+   * Manual it stays Fenced on the target, its grants revoked, for a person to decide.
+   */
+  @Test
+  void aTargetDyingAfterTheGrantsMovedToItIsFencedNotRolledBackToTheSource() {
+    String path = cluster.path(uniqueName("mig") + ".img");
+    String lease = LeaseNames.autoName(path);
+    String vm = uniqueName("vm");
+    cluster.startAgent("g");
+    cluster.startAgent("h");
+    String probe = uniqueName("probe"); // the migration is refused unless the target is alive: prove it is
+    cluster.create(probe, "h", disk(cluster.path(uniqueName("probe") + ".img"), Exclusive));
+    cluster.awaitAllGranted(probe);
+    SupervisedDomain domain = candidates(vm, path, "g", "h");
+    domain.getSpec().placement.failover = FailoverPolicy.Manual;
+    cluster.create(domain);
+    long granted = cluster.awaitHolder(lease, vm).epoch;
+    // Once the operator has written its part (phase Starting), what g's agent says once the process runs; only a
+    // running domain migrates.
+    cluster.awaitAllGranted(vm);
+    report(vm, "test-agent", s -> s.phase = DomainPhase.Running);
+
+    cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(vm).patch(
+        PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"migration\":{\"targetNode\":\"" + cluster.node("h")
+            + "\"}}}");
+    MigrationStatus preparing = Await.value(vm + " decides on its migration", Cluster.WAIT,
+        () -> cluster.domain(vm).getStatus().migration);
+    assertThat(preparing.phase).as(preparing.message).isEqualTo(MigrationStatus.PREPARING);
+    String startedAt = preparing.startedAt;
+    report(vm, "lockwarden-agent-incoming", s -> {
+      s.migration = new MigrationStatus();
+      s.migration.incoming = new MigrationStatus.Incoming();
+      s.migration.incoming.node = cluster.node("h");
+      s.migration.incoming.startedAt = startedAt;
+      s.migration.incoming.ready = true;
+    });
+    Await.until(vm + " hands off", Cluster.WAIT,
+        () -> MigrationStatus.HANDING_OFF.equals(cluster.domain(vm).getStatus().migration.phase));
+    report(vm, "lockwarden-agent-outgoing", s -> {
+      s.migration = new MigrationStatus();
+      s.migration.outgoing = new MigrationStatus.Outgoing();
+      s.migration.outgoing.node = cluster.node("g");
+      s.migration.outgoing.startedAt = startedAt;
+      s.migration.outgoing.releasedAtMillis = System.currentTimeMillis();
+    });
+    LeaseHolder moved = Await.value("the grant moved to h", Cluster.WAIT, () -> {
+      LeaseHolder h = cluster.awaitHolder(lease, vm);
+      return h.node.equals(cluster.node("h")) ? h : null;
+    });
+    assertThat(moved.epoch).isEqualTo(granted + 1);
+    Await.until(vm + " placed on h", Cluster.WAIT, () -> cluster.node("h").equals(cluster.domain(vm).getStatus().node));
+
+    cluster.killAgent("h");
+
+    SupervisedDomain failed = Await.value(vm + " fenced on h, its grant revoked", Cluster.WAIT, () -> {
+      SupervisedDomain d = cluster.domain(vm);
+      return d.getStatus().phase == DomainPhase.Fenced && cluster.holders(lease).isEmpty() ? d : null;
+    });
+    assertThat(failed.getStatus().migration.phase).isEqualTo(MigrationStatus.FAILED);
+    assertThat(failed.getStatus().migration.message).contains("died after grants had moved to it")
+        .doesNotContain("rolled back");
+    assertThat(failed.getStatus().node).as("not back on the held source").isEqualTo(cluster.node("h"));
+    assertThat(cluster.conditionReason(vm, DomainConditions.FENCED)).isEqualTo(DomainConditions.REASON_NODE_DEAD);
+  }
+
+  /** A server-side apply of status fields under {@code fieldManager}, as an agent writes its part. */
+  private static void report(String domain, String fieldManager, Consumer<SupervisedDomainStatus> fields) {
+    SupervisedDomain patch = new SupervisedDomain();
+    patch.setMetadata(new ObjectMetaBuilder().withNamespace(cluster.apps).withName(domain).build());
+    patch.setStatus(new SupervisedDomainStatus());
+    fields.accept(patch.getStatus());
+    PatchContext apply = PatchContext.of(PatchType.SERVER_SIDE_APPLY);
+    apply.setFieldManager(fieldManager);
+    apply.setForce(true);
+    cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(domain).subresource("status")
+        .patch(apply, patch);
+  }
+
+  private static Condition condition(SupervisedDomain domain, String type) {
+    return domain.getStatus().conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElseThrow();
   }
 
   private static SupervisedDomain candidates(String name, String path, String... shortNodes) {
