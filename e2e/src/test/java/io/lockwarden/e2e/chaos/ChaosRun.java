@@ -71,6 +71,8 @@ public final class ChaosRun {
         proxies.put(node, proxy);
         Path kubeconfig = system.base.resolve("kubeconfig-" + node);
         Files.writeString(kubeconfig, controlPlane.kubeconfigYaml().replace(":" + api.getPort(), ":" + proxy.port()));
+        // The agent's credentials: never readable by a domain, which runs as nobody (SEC-4).
+        Files.setPosixFilePermissions(kubeconfig, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         kubeconfigs.put(node, kubeconfig);
         Files.createDirectories(system.base.resolve("lockspace-" + node));
       }

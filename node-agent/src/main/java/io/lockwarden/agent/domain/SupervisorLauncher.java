@@ -81,7 +81,7 @@ public final class SupervisorLauncher {
    * The agent's run directories: the agent alone may list or write them; anyone may pass through, so that a domain,
    * running as another user, reaches the one file meant for it (its fencing tokens, see RunDir).
    */
-  static void runDirectory(Path dir) throws IOException {
+  public static void runDirectory(Path dir) throws IOException {
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
   }

@@ -119,7 +119,8 @@ public final class MigrationTarget {
       return;
     }
     try {
-      record.runDir.writeIncomingFor(migration.startedAt);
+      SupervisorLauncher.runDirectory(record.runDir.path());
+      record.runDir.writeIncomingFor(migration.startedAt); // first: an agent that adopts it knows which migration
       MigrationMode mode = migration.mode == null ? MigrationMode.Live : migration.mode;
       launcher.launch(domain, record, locks, mode, validUntil);
       record.incoming = true;

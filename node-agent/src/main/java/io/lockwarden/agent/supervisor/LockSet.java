@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
@@ -97,9 +98,11 @@ final class LockSet {
    * domain has its disk open (until then it stays, and the state says who holds the disk open); a new one is taken
    * only while the right is proven.
    *
+   * @param domainPids every process of the domain, asked for only when a lock is no longer wanted
    * @return whether anything changed
    */
-  boolean sync(List<SupervisorArgs.Lock> wanted, boolean proven, Collection<Long> domainPids) throws IOException {
+  boolean sync(List<SupervisorArgs.Lock> wanted, boolean proven, Supplier<Collection<Long>> domainPids)
+      throws IOException {
     boolean changed = false;
     List<String> wantedKeys = wanted.stream().map(LockSet::key).toList();
     List<String> pending = new ArrayList<>();
@@ -112,7 +115,7 @@ final class LockSet {
       // The same disk under a newer grant (a migration's new epoch) is a swap, not an unplug: the domain keeps the
       // disk, under the new grant.
       boolean swap = wanted.stream().anyMatch(w -> w.lease().equals(lock.lease()));
-      List<String> users = unplugCheck && !swap ? OpenFiles.users(domainPids, lock.path()) : List.of();
+      List<String> users = unplugCheck && !swap ? OpenFiles.users(domainPids.get(), lock.path()) : List.of();
       if (!users.isEmpty()) {
         pending.add(lock.path() + " (DiskLease " + lock.lease() + ") is still open: " + String.join(", ", users));
         continue;

@@ -352,7 +352,7 @@ public final class SupervisorMain {
     }
     String content = String.join("\n", lines);
     List<SupervisorArgs.Lock> wanted = lines.stream().map(SupervisorArgs.Lock::parse).toList();
-    boolean changed = locks.sync(wanted, proven, processes.pids());
+    boolean changed = locks.sync(wanted, proven, processes::pids);
     if (changed || !content.equals(locksFileSeen)) {
       locksFileSeen = content;
       locks.writeTokens(runDir);
