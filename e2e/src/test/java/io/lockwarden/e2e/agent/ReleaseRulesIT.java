@@ -104,7 +104,8 @@ class ReleaseRulesIT {
     awaitRecordsBy(system, data, a);
 
     unplug(system, a, data);
-    system.create(system.workload(b, "b", system.exclusive(data)));
+    // A stubborn writer too: an appending one's records would be overwritten whole by the first, leaving no trace.
+    system.create(system.stubborn(b, "b", system.exclusive(data)));
     system.awaitRunning(b, "b");
 
     awaitViolations(system, history, data);
@@ -175,7 +176,7 @@ class ReleaseRulesIT {
     long escaped = awaitRecordsBy(system, disk, a);
 
     system.patch(a, "{\"spec\":{\"running\":false}}");
-    system.create(system.workload(b, "b", system.exclusive(disk)));
+    system.create(system.stubborn(b, "b", system.exclusive(disk))); // as above: one that leaves a trace
     system.awaitRunning(b, "b");
 
     awaitViolations(system, history, disk);

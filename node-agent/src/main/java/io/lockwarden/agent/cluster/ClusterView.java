@@ -89,17 +89,20 @@ public final class ClusterView implements AutoCloseable {
 
   /**
    * Whether the DiskLease cache has taken in everything {@code fresh} shows: each listed lease at its listed version or
-   * later, and no cached lease older than the list that the list no longer has (deleted since). etcd's revisions are
-   * integers that only grow; anything else never counts as caught up.
+   * later (or gone since: the cache has taken in an event at least as new as the listed version, and events come in
+   * order), and no cached lease older than the list that the list no longer has (deleted before it). etcd's revisions
+   * are integers that only grow; anything else never counts as caught up.
    */
   public boolean caughtUpWith(FreshLeases fresh) {
     try {
       long listVersion = Long.parseLong(fresh.resourceVersion());
+      String synced = leases.lastSyncResourceVersion();
+      long seen = synced == null || synced.isEmpty() ? -1 : Long.parseLong(synced);
       java.util.Set<String> listed = new java.util.HashSet<>();
       for (DiskLease lease : fresh.items()) {
         listed.add(lease.getMetadata().getName());
         DiskLease cached = lease(lease.getMetadata().getName());
-        if (cached == null || version(cached) < version(lease)) {
+        if (cached == null ? seen < version(lease) : version(cached) < version(lease)) {
           return false;
         }
       }

@@ -35,6 +35,7 @@ final class LockSet {
   private final Consumer<String> log;
   private final boolean drain;
   private final boolean unplugCheck;
+  private final Runnable busyChanged;
   /** Held locks by "lease,epoch,mode", in the order taken. */
   private final Map<String, Held> locks = new LinkedHashMap<>();
 
@@ -43,9 +44,12 @@ final class LockSet {
   /**
    * @param drain false only for a negative control: release without waiting or syncing
    * @param unplugCheck false only for a negative control: release an unplugged disk even while it is open
+   * @param busyChanged writes the state: a lock was found held by someone else, or by someone else than before
    */
-  LockSet(SupervisorArgs args, SupervisorState state, Consumer<String> log, boolean drain, boolean unplugCheck) {
+  LockSet(SupervisorArgs args, SupervisorState state, Consumer<String> log, boolean drain, boolean unplugCheck,
+      Runnable busyChanged) {
     this.args = args;
+    this.busyChanged = busyChanged;
     this.state = state;
     this.log = log;
     this.drain = drain;
@@ -84,6 +88,7 @@ final class LockSet {
         if (state.pid == null) {
           state.phase = "LocalLockBusy";
         }
+        busyChanged.run(); // the agent reports it, and a migration target's agent fails the hand-off on it
       }
       return false;
     }

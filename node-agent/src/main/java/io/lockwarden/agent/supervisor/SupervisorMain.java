@@ -53,7 +53,7 @@ public final class SupervisorMain {
     this.args = args;
     this.runDir = new RunDir(args.runDir());
     this.locks = new LockSet(args, state, this::log, !args.unsafe().contains(SupervisorArgs.Unsafe.DRAIN),
-        !args.unsafe().contains(SupervisorArgs.Unsafe.UNPLUG_CHECK));
+        !args.unsafe().contains(SupervisorArgs.Unsafe.UNPLUG_CHECK), () -> update(state.phase, state.message));
   }
 
   public static void main(String[] argv) {

@@ -117,7 +117,13 @@ class FenceResponseIT {
     try {
       FenceResponse response = new FenceResponse(node, heartbeat, view, new SpentGrants(runDir),
           new AgentMetrics(node));
+      String doomed = TestObjects.uniqueName("disk");
+      admin.resource(TestObjects.diskLease(doomed, "/srv/disks/" + doomed + ".img")).create();
+      Await.until("the cache has the lease", WAIT, () -> view.lease(doomed) != null);
       response.onMark(heartbeat.fencedSince(), view.freshLeases(), List.of());
+      // A lease in the list taken at the fence, deleted since: gone from the cache for good, which is caught up.
+      admin.resources(DiskLease.class).withName(doomed).delete();
+      Await.until("the cache saw it go", WAIT, () -> view.lease(doomed) == null);
       assertThat(response.startsAllowed()).as("the mark is still on the Lease").isFalse();
       assertThat(heartbeat.renewOnce()).isTrue(); // clears it: this node held nothing
       Await.until("a watching cache catches up and starts are allowed again", WAIT, response::startsAllowed);
