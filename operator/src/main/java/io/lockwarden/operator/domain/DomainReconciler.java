@@ -253,7 +253,7 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
   private String[] whyNotGranted(SupervisedDomain domain, DiskLease lease, DomainDisks.Resolved disk, String node) {
     String namespace = domain.getMetadata().getNamespace();
     if (!DomainDisks.wantsLeases(domain)) {
-      return new String[] {"NotRunning", "the domain does not ask for its leases (running: false, completed or deleted)"};
+      return new String[] {"NotRunning", "the domain does not ask for its leases (running: false, completed, refused by its node's policy, or deleted)"};
     }
     if (lease == null && disk.path() == null) {
       return new String[] {DomainConditions.REASON_LEASE_NOT_FOUND,
