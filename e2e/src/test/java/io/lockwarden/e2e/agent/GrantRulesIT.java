@@ -48,7 +48,7 @@ class GrantRulesIT {
     String file = uniqueName("spent") + ".img";
     String vm = uniqueName("vm");
     system.create(system.workload(vm, "a", system.exclusive(file)));
-    system.awaitRunning(vm, "a");
+    SupervisedDomain first = system.awaitRunning(vm, "a");
     long epoch = system.holders(file).get(0).epoch;
 
     system.operator().freeze();
@@ -67,6 +67,9 @@ class GrantRulesIT {
             ? c : null;
       });
       assertThat(running.getStatus()).as("it did not start under the grant it reported released").isEqualTo("False");
+      assertThat(running.getReason()).isEqualTo("NotStarted");
+      assertThat(system.supervisorState("a", first.getMetadata().getUid()).supervisorPid)
+          .as("no supervisor started since the stop").isEqualTo(first.getStatus().supervisorPid);
       assertThat(system.domain(vm).getStatus().pid).isNull();
       assertThat(system.holders(file)).extracting(h -> h.epoch).as("the operator has not acted yet")
           .containsExactly(epoch);

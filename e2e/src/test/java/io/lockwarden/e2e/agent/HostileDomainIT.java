@@ -63,6 +63,12 @@ class HostileDomainIT {
             return s != null && "Paused".equals(s.phase) ? s : null;
           });
       assertThat(Signals.stopped(paused.pid)).isTrue();
+      // Paused for good: it never runs again before its pauseTimeout (10 s) ends it, the agent hanging throughout.
+      SupervisorState after = Await.value("it runs again, or its pause timeout ends it", LocalSystem.WAIT, () -> {
+        SupervisorState s = system.supervisorState("a", uid);
+        return s != null && (s.resumes > 0 || "Stopping".equals(s.phase) || "Exited".equals(s.phase)) ? s : null;
+      });
+      assertThat(after.resumes).as("it resumed on a deadline it wrote itself").isZero();
     } finally {
       system.agent("a").thaw();
     }

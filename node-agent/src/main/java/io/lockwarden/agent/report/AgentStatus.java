@@ -91,7 +91,7 @@ public final class AgentStatus {
       reason = refusedBefore.getReason(); // said before this agent's restart, for this generation: still so
       message = refusedBefore.getMessage();
     } else if (supervision == null && !grants.complete() && !DomainConditions.REASON_COMPLETED.equals(reason)
-        && !"Stopped".equals(reason)) {
+        && (!"Stopped".equals(reason) || DomainIntent.wantsLeases(domain))) {
       reason = "NotStarted";
       message = "waiting for every lease to be granted on " + node;
     }
