@@ -54,6 +54,8 @@ class HostileDomainIT {
     system.create(domain);
     SupervisedDomain running = system.awaitRunning(vm, "a");
     String uid = running.getMetadata().getUid();
+    assertThat(Files.readString(Path.of("/proc", Long.toString(running.getStatus().pid), "status")))
+        .as("it runs as nobody").containsPattern("Uid:\\s+65534");
 
     system.agent("a").freeze();
     try {
@@ -73,8 +75,6 @@ class HostileDomainIT {
       system.agent("a").thaw();
     }
     assertThat(Files.exists(stolen) ? Files.size(stolen) : 0).as("the agent's credentials were read").isZero();
-    assertThat(Files.readString(Path.of("/proc", Long.toString(running.getStatus().pid), "status")))
-        .as("it runs as nobody").containsPattern("Uid:\\s+65534");
     system.delete(vm);
   }
 
