@@ -75,6 +75,9 @@ public final class DomainLifecycle {
     if (record.supervision != null && !record.supervision.alive()) {
       exits.supervisorEnded(domain, record);
     }
+    if (record.supervision == null && !record.drainOwed.isEmpty() && !record.remains.alive()) {
+      drain(record); // nothing of it is left: what it wrote goes to the storage before any release
+    }
     MigrationStatus migration = migrationOf(domain);
     if (migration != null && !Objects.equals(migration.startedAt, record.migrationStartedAt)) {
       // Another migration: what this node said about an earlier one no longer holds, and a supervisor already here
@@ -93,7 +96,7 @@ public final class DomainLifecycle {
     boolean sourceHandingOff = runsHere && handingOff && node.equals(migration.source);
     Supervision supervision = record.supervision;
     if (sourceHandingOff && supervision == null && record.outgoingReleasedAt == null
-        && !record.remains.alive()) {
+        && !record.remains.alive() && record.drainOwed.isEmpty()) {
       record.outgoingReleasedAt = System.currentTimeMillis(); // Cold: the process has ended, every lock is free
     }
     if (supervision != null) {
@@ -238,6 +241,20 @@ public final class DomainLifecycle {
       record.notBefore = now + Duration.ofSeconds(5).toNanos();
       log.error("event=supervisor-start-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
     }
+  }
+
+  private void drain(DomainRecord record) {
+    for (java.nio.file.Path disk : record.drainOwed) {
+      try {
+        Supervision.drain(disk);
+      } catch (IOException e) {
+        log.warn("event=drain-failed domain={} node={} path={} error=\"{}\" note=released anyway: nothing of the "
+            + "domain is left to write", record.key(), node, disk, e.getMessage());
+      }
+    }
+    log.info("event=drained domain={} node={} paths={} note=its supervisor died before its own drain", record.key(),
+        node, record.drainOwed);
+    record.drainOwed = java.util.List.of();
   }
 
   static MigrationStatus migrationOf(SupervisedDomain domain) {

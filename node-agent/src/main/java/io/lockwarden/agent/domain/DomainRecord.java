@@ -20,6 +20,11 @@ public final class DomainRecord {
   public Supervision supervision;
   /** What is left of the domain's processes after its supervisor is gone, until nothing is. */
   public DomainRemains remains = DomainRemains.none();
+  /**
+   * Exclusive disks to sync before anything is reported released: a supervisor that died without its own drain (a
+   * crash, an OOM kill) leaves it to the agent, once nothing of the domain is left (SUP-5).
+   */
+  public java.util.List<java.nio.file.Path> drainOwed = java.util.List.of();
   /** When a kill was sent to the supervisor (nanoTime), to end it by force if it does not end by itself. */
   public long killSentAt;
   public ExitStatus lastExit;

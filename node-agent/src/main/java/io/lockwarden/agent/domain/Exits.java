@@ -77,6 +77,12 @@ final class Exits {
     // Whatever of the domain is left (its main process dies with its supervisor, a child it forked may not) is killed,
     // and nothing of it is released before it is gone.
     record.remains = record.supervision == null ? DomainRemains.none() : record.supervision.remains();
+    if (state == null || !"Exited".equals(state.phase)) {
+      // It died before its own end (which drains): the agent owes the drain of what it may still have locked.
+      record.drainOwed = java.util.stream.Stream.concat(args.locks().stream(), state == null || state.locks == null
+              ? java.util.stream.Stream.empty() : state.locks.stream().map(SupervisorArgs.Lock::parse))
+          .filter(l -> l.mode() == LockMode.WRITE).map(SupervisorArgs.Lock::path).distinct().toList();
+    }
     record.supervision = null;
     record.remains.kill();
     long now = System.nanoTime();

@@ -63,6 +63,14 @@ public final class GrantLocks {
     }
   }
 
+  /**
+   * A lock an adopted supervisor holds or wants, from before this agent's restart: the last good target of its grant,
+   * so that a path failing to resolve after a restart keeps it too.
+   */
+  public void remember(SupervisorArgs.Lock lock) {
+    lastGood.putIfAbsent(lock.lease() + "," + lock.epoch(), lock);
+  }
+
   /** Forgets the grants no longer held on this node. */
   public void retain(Set<String> heldGrantKeys) {
     lastGood.keySet().retainAll(heldGrantKeys);

@@ -121,6 +121,8 @@ public final class NodeAgent implements AutoCloseable {
     }
     synchronized (this) {
       Adoption.adoptRunning(domainsDir, node, records);
+      records.values().stream().filter(r -> r.supervision != null)
+          .forEach(r -> r.supervision.wantedLocks().forEach(grantLocks::remember));
     }
     view.start(this::wake);
     heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, config.renewInterval().toMillis(), TimeUnit.MILLISECONDS);

@@ -24,9 +24,13 @@ public final class Releases {
       } else {
         state.locks.forEach(line -> locks.add(SupervisorArgs.Lock.parse(line)));
       }
+      if (state != null && state.heldLocks != null) {
+        // A held migration source still has every disk it held open, in a stopped process that may run again.
+        state.heldLocks.forEach(line -> locks.add(SupervisorArgs.Lock.parse(line)));
+      }
       locks.forEach(l -> maybeLocked.add(l.lease() + "," + l.epoch()));
-    } else if (record.remains.alive()) {
-      return List.of();
+    } else if (record.remains.alive() || !record.drainOwed.isEmpty()) {
+      return List.of(); // something of the domain may still write, or what it wrote is not on the storage yet
     }
     return grants.held().stream().filter(g -> !grants.wanted().contains(g) && !maybeLocked.contains(g.key()))
         .map(Grant::released).toList();

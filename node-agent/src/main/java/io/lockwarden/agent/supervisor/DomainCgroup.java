@@ -87,9 +87,16 @@ public final class DomainCgroup {
     return pids;
   }
 
-  /** Whether any process is left: the kernel's own count, which no pid reuse can fool. */
+  /**
+   * Whether any process is left: the kernel's own count, which no pid reuse can fool. Fails closed: only a cgroup that
+   * does not exist is empty (it cannot be removed while populated); any other error counts as populated.
+   */
   public boolean populated() {
-    return "1".equals(event("populated"));
+    if (!exists()) {
+      return false;
+    }
+    String populated = event("populated");
+    return populated == null || "1".equals(populated);
   }
 
   /** Stops every process of the domain; see {@link #frozen()} for when it is done. */

@@ -109,9 +109,16 @@ final class DomainProcesses {
     }
   }
 
-  /** Whether any process of the domain is left (zombies not yet reaped count as gone: they cannot write). */
+  /**
+   * Whether any process of the domain is left (zombies not yet reaped count as gone: they cannot write). Fails closed:
+   * a /proc that cannot be read means some may be left.
+   */
   boolean anyLeft() {
-    return cgroup != null ? cgroup.populated() : !descendants().isEmpty();
+    if (cgroup != null) {
+      return cgroup.populated();
+    }
+    List<Long> left = descendantsOrNull();
+    return left == null || !left.isEmpty();
   }
 
   List<Long> pids() {
@@ -170,6 +177,21 @@ final class DomainProcesses {
     }
   }
 
+  /**
+   * A zombie whose threads are all gone: it can no longer write. A thread-group leader that exited while its other
+   * threads run also shows Z, and those threads can.
+   */
+  private static boolean deadZombie(long pid) {
+    if (!"Z".equals(ProcStat.state(pid))) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      return tasks.count() <= 1;
+    } catch (IOException e) {
+      return true; // gone altogether
+    }
+  }
+
   private static boolean threadsStopped(long pid) {
     try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : tasks) {
@@ -184,21 +206,26 @@ final class DomainProcesses {
     }
   }
 
-  /** Every live descendant of this supervisor, from the parent links in /proc. */
+  /** Every live descendant of this supervisor, from the parent links in /proc; empty if /proc cannot be read. */
   private List<Long> descendants() {
+    List<Long> found = descendantsOrNull();
+    return found == null ? List.of() : found;
+  }
+
+  /** The same, or null if /proc cannot be read. */
+  private List<Long> descendantsOrNull() {
     Map<Long, List<Long>> children = new HashMap<>();
     try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString()
         .chars().allMatch(Character::isDigit))) {
       for (Path proc : procs) {
         long pid = Long.parseLong(proc.getFileName().toString());
         String ppid = ProcStat.parentOf(pid);
-        String state = ProcStat.state(pid);
-        if (ppid != null && !"Z".equals(state)) {
+        if (ppid != null && !deadZombie(pid)) {
           children.computeIfAbsent(Long.parseLong(ppid), k -> new ArrayList<>()).add(pid);
         }
       }
     } catch (IOException e) {
-      return List.of();
+      return null;
     }
     List<Long> found = new ArrayList<>();
     Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(self, List.of()));

@@ -23,7 +23,10 @@ public final class OpenFiles {
     try {
       key = Files.readAttributes(disk, "unix:dev,ino");
     } catch (IOException | UnsupportedOperationException e) {
-      return users; // the disk is gone: nothing can reach it through a new open, and old opens are checked below
+      // Fails closed: without the disk's identity, a process that still has it open cannot be told from one that does
+      // not (a deleted file stays writable through an open descriptor). The lock stays until the domain ends.
+      users.add("cannot tell who has it open (" + e.getMessage() + ")");
+      return users;
     }
     for (long pid : pids) {
       Path fds = Path.of("/proc", Long.toString(pid), "fd");

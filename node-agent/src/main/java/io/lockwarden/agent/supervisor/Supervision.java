@@ -154,6 +154,11 @@ public final class Supervision {
     signal(Signal.SIGKILL);
   }
 
+  /** The drain of one disk (fdatasync), for a supervisor that died before its own. */
+  public static void drain(Path disk) throws IOException {
+    LockSet.fdatasync(disk);
+  }
+
   /** What the domain's processes are: its cgroup, else its main process by pid and start time. */
   public DomainRemains remains() {
     SupervisorState s = state().orElse(null);

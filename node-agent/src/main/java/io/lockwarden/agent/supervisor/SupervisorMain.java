@@ -95,6 +95,7 @@ public final class SupervisorMain {
         // A migration target: Live starts the process stopped, before it runs any of its own code; Cold starts nothing.
         if (args.incoming() == MigrationMode.Live) {
           spawn(true);
+          freezePrepared();
         }
         held = true;
         heldSince = System.nanoTime();
@@ -135,6 +136,18 @@ public final class SupervisorMain {
         args.runAsUid() == null ? null : new int[] {args.runAsUid(), args.runAsGid()});
     state.pid = child.pid();
     state.pidStartTime = ProcStat.startTime(child.pid());
+  }
+
+  /**
+   * A prepared Live target stops itself (SIGSTOP) before running any of the domain's code; another process of the
+   * same user could SIGCONT it. Once it has stopped, its cgroup is frozen too, which no signal undoes.
+   */
+  private void freezePrepared() throws IOException {
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!"T".equals(ProcStat.state(child.pid())) && System.nanoTime() < until) {
+      sleep(5);
+    }
+    processes.stopAll();
   }
 
   /** The supervisor's environment, plus the fencing tokens: path=epoch of every grant, for storage-side checks. */
@@ -208,16 +221,18 @@ public final class SupervisorMain {
         killing = true;
         return;
       }
-      if (held) {
-        processes.killAll(); // a process held for a migration never runs again without its locks
+      if (held || now > deadline) {
+        // A held process never runs again without its locks; one without a proven right never runs again at all,
+        // not even to handle SIGTERM (TIME-2 holds through a stop).
+        processes.killAll();
       } else {
         processes.continueAll(); // a paused process must run to handle SIGTERM
         child.signal(Signal.SIGTERM);
       }
       update("Stopping", null);
     } else if (stoppingSince >= 0) {
-      if (now - stoppingSince > args.stopGrace().toNanos()) {
-        processes.killAll();
+      if (now - stoppingSince > args.stopGrace().toNanos() || now > deadline) {
+        processes.killAll(); // the grace is over, or the right to write ran out while it stopped
       }
     } else if (held && !holdWanted) {
       go(now, deadline);
@@ -284,9 +299,11 @@ public final class SupervisorMain {
   private void go(long now, long deadline) throws IOException {
     List<SupervisorArgs.Lock> wanted = wantedLocks();
     if (state.heldLocks != null && !args.unsafe().contains(SupervisorArgs.Unsafe.STALE_HOLD)
-        && !wanted.stream().map(SupervisorArgs.Lock::line).allMatch(state.heldLocks::contains)) {
-      // The grants moved since the hold (another holder, maybe the target, may have run and written): this process's
-      // memory of the disks is stale, whatever grant it is offered now. It ends; the agent starts the domain afresh.
+        && !new java.util.HashSet<>(wanted.stream().map(SupervisorArgs.Lock::line).toList())
+            .equals(new java.util.HashSet<>(state.heldLocks))) {
+      // The grants moved since the hold (another holder, maybe the target, may have run and written), or a disk it held
+      // is no longer among them (its grant may be someone else's by now): this process's memory of the disks is stale
+      // or its disk is not its own, whatever grant it is offered now. It ends; the agent starts the domain afresh.
       log("event=stale-hold action=kill heldLocks=" + state.heldLocks + " wanted="
           + wanted.stream().map(SupervisorArgs.Lock::line).toList());
       state.staleHold = true;
