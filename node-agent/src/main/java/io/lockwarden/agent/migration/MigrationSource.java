@@ -24,15 +24,11 @@ public final class MigrationSource {
   private static final Logger log = LoggerFactory.getLogger(MigrationSource.class);
 
   private final String node;
-  private final NodeHeartbeat heartbeat;
-  private final FenceResponse fence;
-  private final DeadlineKeeper deadlines;
+  private final HoldRelease holdRelease;
 
   public MigrationSource(String node, NodeHeartbeat heartbeat, FenceResponse fence, DeadlineKeeper deadlines) {
     this.node = node;
-    this.heartbeat = heartbeat;
-    this.fence = fence;
-    this.deadlines = deadlines;
+    this.holdRelease = new HoldRelease(node, heartbeat, fence, deadlines);
   }
 
   /** The hand-off, on the source: hold (Live) or stop (Cold), then note when the Exclusive locks were let go of. */
@@ -63,18 +59,9 @@ public final class MigrationSource {
 
   /** A roll-back: the held source runs again once its supervisor holds every lock and the right is proven. */
   public void resume(DomainRecord record, Supervision supervision, DomainGrants grants) {
-    long validUntil = heartbeat.validUntil();
-    if (!grants.complete() || !fence.startsAllowed() || validUntil <= System.nanoTime()) {
-      return;
-    }
-    try {
-      deadlines.grant(record, validUntil);
-      supervision.releaseHold();
-      log.info("event=hand-off-go domain={} node={} role=source", record.key(), node);
-    } catch (IOException e) {
-      log.error("event=hand-off-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
-    }
+    holdRelease.letGo(record, supervision, grants, "source");
   }
+
 
   /** status.migration.outgoing, stamped with this migration's startedAt (MIG-5). */
   public SupervisedDomainStatus outgoingStatus(DomainRecord record) {

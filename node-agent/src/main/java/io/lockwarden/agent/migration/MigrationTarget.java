@@ -44,7 +44,7 @@ public final class MigrationTarget {
   private final NodePolicy policy;
   private final NodeHeartbeat heartbeat;
   private final FenceResponse fence;
-  private final DeadlineKeeper deadlines;
+  private final HoldRelease holdRelease;
   private final SupervisorLauncher launcher;
 
   public MigrationTarget(String node, ClusterView view, NodePolicy policy, NodeHeartbeat heartbeat,
@@ -54,7 +54,7 @@ public final class MigrationTarget {
     this.policy = policy;
     this.heartbeat = heartbeat;
     this.fence = fence;
-    this.deadlines = deadlines;
+    this.holdRelease = new HoldRelease(node, heartbeat, fence, deadlines);
     this.launcher = launcher;
   }
 
@@ -135,18 +135,9 @@ public final class MigrationTarget {
 
   /** At the hand-off, the grants here: the held process runs once its supervisor holds every lock. */
   public void go(DomainRecord record, Supervision supervision, DomainGrants grants) {
-    long validUntil = heartbeat.validUntil();
-    if (!grants.complete() || !fence.startsAllowed() || validUntil <= System.nanoTime()) {
-      return;
-    }
-    try {
-      deadlines.grant(record, validUntil);
-      supervision.releaseHold();
-      log.info("event=hand-off-go domain={} node={} role=target", record.key(), node);
-    } catch (IOException e) {
-      log.error("event=hand-off-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
-    }
+    holdRelease.letGo(record, supervision, grants, "target");
   }
+
 
   /** A lock it cannot take fails the migration, and the operator rolls back. */
   public void refuseHandOff(DomainRecord record, Supervision supervision, SupervisorState state) {
