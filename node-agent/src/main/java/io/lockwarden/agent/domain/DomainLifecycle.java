@@ -33,8 +33,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class DomainLifecycle {
   private static final Logger log = LoggerFactory.getLogger(DomainLifecycle.class);
-  /** A start needs at least this much proven time left, so a supervisor never starts into an expiring deadline. */
-  private static final Duration START_MARGIN = Duration.ofSeconds(1);
   /** A killed supervisor normally ends within a check or two of its domain; this is for one that is stopped or hung. */
   private static final Duration FORCE_END_AFTER = Duration.ofSeconds(10);
 
@@ -222,7 +220,7 @@ public final class DomainLifecycle {
     refusals.clear(record);
     // Start only on a proven right with time left, and never between a fence and the cache catching up with it.
     long validUntil = heartbeat.validUntil();
-    if (!fence.startsAllowed() || validUntil - now < START_MARGIN.toNanos()) {
+    if (!fence.startsAllowed() || validUntil - now < SupervisorLauncher.START_MARGIN.toNanos()) {
       return;
     }
     if (record.busyPath != null && exits.stillBusy(record)) {

@@ -22,6 +22,9 @@ import java.util.Map;
  * domain's environment (the seed's SetParameter), for a start and for a migration target alike.
  */
 public final class SupervisorLauncher {
+  /** A start needs at least this much proven time left, so a supervisor never starts into an expiring deadline. */
+  public static final Duration START_MARGIN = Duration.ofSeconds(1);
+
   private final AgentConfig config;
   private final DeadlineKeeper deadlines;
   private final String node;

@@ -61,10 +61,6 @@ public final class SpentGrants {
     }
   }
 
-  public boolean isEmpty() {
-    return keys.isEmpty();
-  }
-
   private void save() {
     try {
       Path tmp = file.resolveSibling(FILE + ".tmp");

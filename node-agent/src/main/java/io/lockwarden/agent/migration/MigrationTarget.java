@@ -22,7 +22,6 @@ import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainSpec;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -36,8 +35,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class MigrationTarget {
   private static final Logger log = LoggerFactory.getLogger(MigrationTarget.class);
-  /** A start needs at least this much proven time left, so a supervisor never starts into an expiring deadline. */
-  private static final Duration START_MARGIN = Duration.ofSeconds(1);
 
   private final String node;
   private final ClusterView view;
@@ -115,7 +112,7 @@ public final class MigrationTarget {
       }
     }
     long validUntil = heartbeat.validUntil();
-    if (!fence.startsAllowed() || validUntil - System.nanoTime() < START_MARGIN.toNanos()) {
+    if (!fence.startsAllowed() || validUntil - System.nanoTime() < SupervisorLauncher.START_MARGIN.toNanos()) {
       return;
     }
     try {

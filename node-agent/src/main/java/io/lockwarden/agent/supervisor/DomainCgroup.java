@@ -27,10 +27,6 @@ public final class DomainCgroup {
     this.dir = dir;
   }
 
-  public Path dir() {
-    return dir;
-  }
-
   /** The cgroup2 mount point of this host, from /proc/self/mountinfo, if there is one. */
   public static Optional<Path> mountPoint() {
     try {

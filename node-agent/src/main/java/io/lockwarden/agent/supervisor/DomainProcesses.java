@@ -54,22 +54,22 @@ final class DomainProcesses {
    * @throws IOException if the cgroup cannot be made (the caller falls back, and says so)
    */
   static DomainProcesses start(Path cgroupDir) throws IOException {
-    LibraryLoader.create(LibC.class).load("c").prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     DomainCgroup cgroup = null;
     if (cgroupDir != null) {
       cgroup = new DomainCgroup(cgroupDir);
       cgroup.create();
     }
+    becomeSubreaper();
     return new DomainProcesses(cgroup);
   }
 
   static DomainProcesses withoutCgroup() {
-    LibraryLoader.create(LibC.class).load("c").prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    becomeSubreaper();
     return new DomainProcesses(null);
   }
 
-  boolean usesCgroup() {
-    return cgroup != null;
+  private static void becomeSubreaper() {
+    LibraryLoader.create(LibC.class).load("c").prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   }
 
   /**
@@ -88,10 +88,6 @@ final class DomainProcesses {
     } finally {
       new DomainCgroup(home).enter(self);
     }
-    return main;
-  }
-
-  DomainProcess main() {
     return main;
   }
 

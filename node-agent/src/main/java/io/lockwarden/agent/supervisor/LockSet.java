@@ -182,10 +182,6 @@ final class LockSet {
     state.locks = lines();
   }
 
-  boolean allHeld(List<SupervisorArgs.Lock> wanted) {
-    return wanted.stream().allMatch(l -> locks.containsKey(key(l)));
-  }
-
   List<String> lines() {
     return locks.values().stream().map(h -> h.spec().line()).toList();
   }
