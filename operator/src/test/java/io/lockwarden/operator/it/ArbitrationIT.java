@@ -211,7 +211,7 @@ class ArbitrationIT {
     Await.until(vm + " shows NamespaceNotAllowed", Cluster.WAIT,
         () -> DomainConditions.REASON_NAMESPACE_NOT_ALLOWED.equals(cluster.conditionReason(vm, DomainConditions.LEASES_GRANTED)));
     assertThat(cluster.holders(leaseName)).isEmpty();
-    assertThat(cluster.lease(leaseName).getStatus().waiting).isEmpty();
+    assertThat(cluster.waiting(leaseName)).isEmpty();
   }
 
   @Test

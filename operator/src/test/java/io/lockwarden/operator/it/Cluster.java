@@ -122,6 +122,13 @@ public final class Cluster implements AutoCloseable {
         : lease.getStatus().holders.stream().map(h -> h.domain).collect(Collectors.toSet());
   }
 
+  /** Who waits for a lease; a lease nobody has asked for yet may have no status at all. */
+  public Set<String> waiting(String leaseName) {
+    DiskLease lease = lease(leaseName);
+    return lease == null || lease.getStatus() == null ? Set.of()
+        : lease.getStatus().waiting.stream().map(w -> w.domain).collect(Collectors.toSet());
+  }
+
   public String key(String domain) {
     return apps + "/" + domain;
   }
