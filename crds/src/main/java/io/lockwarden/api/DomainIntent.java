@@ -16,10 +16,18 @@ public final class DomainIntent {
    */
   public static String node(SupervisedDomain domain) {
     String placed = domain.getStatus() == null ? null : domain.getStatus().node;
-    if (placed != null || domain.getSpec() == null || domain.getSpec().placement == null) {
+    if (placed != null || domain.getSpec() == null) {
       return placed;
     }
-    return domain.getSpec().placement.nodeName;
+    if (domain.getSpec().attach != null) {
+      return null; // the operator checks the attached node against the placement first
+    }
+    return domain.getSpec().placement == null ? null : domain.getSpec().placement.nodeName;
+  }
+
+  /** Another program (libvirt) starts this domain's process; lockwarden attaches to it. */
+  public static boolean attached(SupervisedDomain domain) {
+    return domain.getSpec() != null && domain.getSpec().attach != null;
   }
 
   /** namespace/name: how holders and waiters name their domain. */

@@ -10,6 +10,11 @@ import java.util.List;
 import java.util.Map;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "has(self.command) != has(self.attach)",
+    message = "a domain needs exactly one of command (lockwarden starts it) or attach (libvirt starts it)")
+@ValidationRule(value = "has(self.placement) || has(self.attach)", message = "placement is required unless attach is set")
+@ValidationRule(value = "!has(self.migration) || !has(self.attach)",
+    message = "an attached domain migrates through libvirt (virsh migrate), not through spec.migration")
 public class SupervisedDomainSpec {
   /** The seed's "uuid" parameter. */
   @Required
@@ -29,18 +34,20 @@ public class SupervisedDomainSpec {
       message = "parameter names may hold only letters, digits and _ (they become environment variable names)")
   public Map<String, String> parameters;
 
-  @Required
+  /** Where the domain may run. Required for a domain lockwarden starts; for an attached one, the nodes it may run on. */
   public Placement placement;
 
   /** false asks for the process to be stopped (the seed's Shutdown); the leases are released once it is gone. */
   @Default("true")
   public Boolean running;
 
-  /** argv of the process, argv[0] an absolute path. */
-  @Required
+  /** argv of the process, argv[0] an absolute path; absent for an attached domain. */
   @Size(max = 256) // no minItems: the API server would report that instead of the clearer rule below
   @ValidationRule(value = "size(self) > 0 && size(self[0]) > 0", message = "command must name the program to run")
   public List<String> command;
+
+  /** Present: another program (libvirt) starts the process; lockwarden attaches to it. */
+  public AttachSpec attach;
 
   @Size(max = 128)
   public List<EnvVar> env;

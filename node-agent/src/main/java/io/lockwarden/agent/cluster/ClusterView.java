@@ -76,6 +76,11 @@ public final class ClusterView implements AutoCloseable {
     return leases.getIndexer().byIndex(HOLDER_UID, uid);
   }
 
+  /** Every cached DiskLease. */
+  public List<DiskLease> leases() {
+    return leases.getStore().list();
+  }
+
   /** The cached DiskLease, or null. */
   public DiskLease lease(String name) {
     return leases.getStore().getByKey(name);

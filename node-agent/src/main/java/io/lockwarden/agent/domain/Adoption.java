@@ -45,7 +45,7 @@ final class Adoption {
             // time, never by a pid alone (it may belong to another process by now).
             SupervisorState state = SupervisorState.read(dir);
             SupervisorArgs args = state.args == null ? null : SupervisorArgs.parse(state.args.toArray(String[]::new));
-            record.remains = new DomainRemains(args == null ? null : args.cgroup(), state.pid, state.pidStartTime);
+            record.remains = DomainRemains.of(args, state);
           } catch (IOException | RuntimeException e) {
             // nothing ran here, or nothing readable: nothing to kill
           }

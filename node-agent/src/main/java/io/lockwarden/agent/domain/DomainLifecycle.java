@@ -203,10 +203,18 @@ public final class DomainLifecycle {
     if (now < record.notBefore) {
       return;
     }
-    String refusal = policy.refuseCommand(domain.getSpec().command);
-    if (refusal != null) {
-      refusals.refuseStart(record, NodePolicy.EXECUTABLE_NOT_ALLOWED, refusal, domain.getMetadata().getGeneration());
-      return;
+    SupervisorArgs.Attach attach = null;
+    if (DomainIntent.attached(domain)) {
+      attach = attachedProcess(record.runDir);
+      if (attach == null) {
+        return; // libvirt runs no process of it here now: nothing to attach to (the disks go, see AttachCleanup)
+      }
+    } else {
+      String refusal = policy.refuseCommand(domain.getSpec().command);
+      if (refusal != null) {
+        refusals.refuseStart(record, NodePolicy.EXECUTABLE_NOT_ALLOWED, refusal, domain.getMetadata().getGeneration());
+        return;
+      }
     }
     List<SupervisorArgs.Lock> locks = new ArrayList<>();
     try {
@@ -227,7 +235,7 @@ public final class DomainLifecycle {
       return;
     }
     try {
-      launcher.launch(domain, record, locks, null, validUntil);
+      launcher.launch(domain, record, locks, null, attach, validUntil);
       record.exitPhase = null;
       record.incoming = false;
       record.startedAt = now;
@@ -238,6 +246,20 @@ public final class DomainLifecycle {
     } catch (IOException e) {
       record.notBefore = now + Duration.ofSeconds(5).toNanos();
       log.error("event=supervisor-start-failed domain={} node={} error=\"{}\"", record.key(), node, e.getMessage());
+    }
+  }
+
+  /** The live process libvirt named for this attached domain on this node, or null. */
+  public static SupervisorArgs.Attach attachedProcess(io.lockwarden.agent.rundir.RunDir runDir) {
+    String recorded = runDir.attached();
+    if (recorded == null) {
+      return null;
+    }
+    try {
+      SupervisorArgs.Attach attach = SupervisorArgs.Attach.parse(recorded);
+      return attach.startTime().equals(io.lockwarden.agent.supervisor.ProcStat.startTime(attach.pid())) ? attach : null;
+    } catch (RuntimeException e) {
+      return null;
     }
   }
 

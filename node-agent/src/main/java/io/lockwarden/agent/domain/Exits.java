@@ -120,6 +120,15 @@ final class Exits {
       record.runningMessage = state != null && state.message != null ? state.message : "the supervisor ended early";
       return;
     }
+    if (DomainIntent.attached(domain)) {
+      // libvirt's process: never ours to start again. Its disks leave the spec (AttachCleanup), so its grants go.
+      record.exitPhase = DomainPhase.Stopped;
+      record.runningReason = "Detached";
+      record.runningMessage = state.message != null ? state.message : "the attached process ended";
+      log.info("event=domain-detached domain={} node={} pid={} message=\"{}\"", record.key(), node, state.pid,
+          record.runningMessage);
+      return;
+    }
     ExitStatus exit = new ExitStatus();
     boolean reported = "Exited".equals(state.phase);
     exit.code = reported ? state.exitCode : null;

@@ -129,6 +129,11 @@ public final class NodeAgent implements AutoCloseable {
     passes.scheduleWithFixedDelay(this::pass, 0, PASS_MILLIS, TimeUnit.MILLISECONDS);
   }
 
+  /** The agent's caches, for the lockd service (libvirt's calls are answered from what the agent watches). */
+  public ClusterView view() {
+    return view;
+  }
+
   /** Null when the agent renews and watches, else why not: for /healthz. */
   public String notHealthy() {
     return view.watching() ? null : "not watching SupervisedDomains and DiskLeases";

@@ -44,6 +44,12 @@ public final class SupervisorLauncher {
    */
   public void launch(SupervisedDomain domain, DomainRecord record, List<SupervisorArgs.Lock> locks,
       MigrationMode incoming, long validUntil) throws IOException {
+    launch(domain, record, locks, incoming, null, validUntil);
+  }
+
+  /** The same for an attached domain: the supervisor watches {@code attach}, the process libvirt started. */
+  public void launch(SupervisedDomain domain, DomainRecord record, List<SupervisorArgs.Lock> locks,
+      MigrationMode incoming, SupervisorArgs.Attach attach, long validUntil) throws IOException {
     SupervisedDomainSpec spec = domain.getSpec();
     runDirectory(record.runDir.path());
     deadlines.grant(record, validUntil);
@@ -53,8 +59,8 @@ public final class SupervisorLauncher {
     SupervisorArgs args = new SupervisorArgs(record.key(), record.runDir.path(), config.lockspaceDir(),
         spec.onLeaseLoss == null ? LeaseLossAction.Pause : spec.onLeaseLoss, config.pauseTimeout(),
         Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
-        config.runAsUid(), config.runAsGid(), incoming, cgroups.dirFor(record.uid), config.unsafeDisable(), locks,
-        spec.command);
+        config.runAsUid(), config.runAsGid(), incoming, attach == null ? cgroups.dirFor(record.uid) : null,
+        config.unsafeDisable(), attach, locks, attach == null ? spec.command : List.of());
     record.launched(Supervision.launch(args, environment(domain)));
   }
 

@@ -27,6 +27,8 @@ import java.util.List;
  *       locks; what the agent reports and re-adopts by</td></tr>
  *   <tr><td>{@code incoming-for}</td><td>agent</td><td>agent</td><td>the migration (its startedAt) an incoming
  *       supervisor was started for, for an agent that adopts it</td></tr>
+ *   <tr><td>{@code attached}</td><td>agent (lockd service)</td><td>agent</td><td>PID:STARTTIME of the process libvirt
+ *       named in its latest acquire for an attached domain: what an attach-mode supervisor watches</td></tr>
  *   <tr><td>{@code domain/fencing-tokens}</td><td>supervisor</td><td>domain</td><td>path=epoch of every held lock; in a
  *       subdirectory the domain may read, while everything above is the agent's and the supervisor's alone</td></tr>
  *   <tr><td>{@code supervisor.log}, {@code domain.log}</td><td>supervisor</td><td>people</td><td>logs</td></tr>
@@ -39,6 +41,7 @@ public record RunDir(Path path) {
   public static final String KILL = "kill";
   public static final String STATE = "state.json";
   public static final String INCOMING_FOR = "incoming-for";
+  public static final String ATTACHED = "attached";
   /** The part of the run directory the domain's process may read. */
   public static final String DOMAIN_DIR = "domain";
   public static final String TOKENS = "fencing-tokens";
@@ -129,6 +132,22 @@ public record RunDir(Path path) {
 
   public void writeIncomingFor(String migrationStartedAt) throws IOException {
     replace(INCOMING_FOR, migrationStartedAt);
+  }
+
+  // --- attached: the process an attached domain's supervisor watches ---
+
+  /** PID:STARTTIME, or null if none was recorded. */
+  public String attached() {
+    try {
+      return Files.readString(path.resolve(ATTACHED)).strip();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  public void writeAttached(long pid, String startTime) throws IOException {
+    Files.createDirectories(path);
+    replace(ATTACHED, pid + ":" + startTime);
   }
 
   // --- what the domain may read ---

@@ -25,7 +25,7 @@ import jnr.posix.POSIXFactory;
  * </ul>
  * The supervisor is a subreaper in both cases, so it reaps whatever the domain orphans.
  */
-final class DomainProcesses {
+final class DomainProcesses implements TrackedProcesses {
   private static final int PR_SET_CHILD_SUBREAPER = 36;
   private static final int WNOHANG = 1;
   private static final int SIGKILL = 9;
@@ -92,7 +92,8 @@ final class DomainProcesses {
   }
 
   /** Reaps every ended child (the main process and orphans); returns the main process's wait status once it ended. */
-  Integer reap() {
+  @Override
+  public Integer reap() {
     int[] status = new int[1];
     while (true) {
       int pid = POSIX_CALLS.waitpid(-1, status, WNOHANG);
@@ -109,7 +110,8 @@ final class DomainProcesses {
    * Whether any process of the domain is left (zombies not yet reaped count as gone: they cannot write). Fails closed:
    * a /proc that cannot be read means some may be left.
    */
-  boolean anyLeft() {
+  @Override
+  public boolean anyLeft() {
     if (cgroup != null) {
       return cgroup.populated();
     }
@@ -117,12 +119,14 @@ final class DomainProcesses {
     return left == null || !left.isEmpty();
   }
 
-  List<Long> pids() {
+  @Override
+  public List<Long> pids() {
     return cgroup != null ? cgroup.pids() : descendants();
   }
 
   /** SIGKILL to every process of the domain. */
-  void killAll() {
+  @Override
+  public void killAll() {
     if (cgroup != null) {
       cgroup.kill();
     } else {
@@ -131,7 +135,8 @@ final class DomainProcesses {
   }
 
   /** Stops every process of the domain; {@link #allStopped()} says when it is done. */
-  void stopAll() throws IOException {
+  @Override
+  public void stopAll() throws IOException {
     if (cgroup != null) {
       cgroup.freeze();
     } else {
@@ -143,7 +148,8 @@ final class DomainProcesses {
    * Whether every thread of every process is stopped, as the kernel reports it: only then has each left the system
    * call it was in. Without a cgroup, processes forked since the last look are stopped now and checked next time.
    */
-  boolean allStopped() {
+  @Override
+  public boolean allStopped() {
     if (cgroup != null) {
       return cgroup.frozen();
     }
@@ -158,7 +164,8 @@ final class DomainProcesses {
   }
 
   /** Lets every process run again (a resume, or before a SIGTERM it must handle). */
-  void continueAll() throws IOException {
+  @Override
+  public void continueAll() throws IOException {
     if (cgroup != null) {
       cgroup.thaw();
     }
@@ -167,7 +174,8 @@ final class DomainProcesses {
   }
 
   /** Once nothing is left: the cgroup goes too. */
-  void close() {
+  @Override
+  public void close() {
     if (cgroup != null && !cgroup.populated()) {
       cgroup.remove();
     }
@@ -188,7 +196,7 @@ final class DomainProcesses {
     }
   }
 
-  private static boolean threadsStopped(long pid) {
+  static boolean threadsStopped(long pid) {
     try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
       for (Path task : tasks) {
         String state = ProcStat.stateOf(task.resolve("stat"));

@@ -13,12 +13,29 @@ import jnr.posix.POSIXFactory;
  * @param cgroup the domain's cgroup directory, or null
  * @param pid the domain's main process, leader of its process group, or null
  * @param startTime that process's start time (field 22 of /proc/pid/stat), or null if unknown
+ * @param group whether {@code pid} leads a process group of the domain's own (a process we started); an attached
+ *     process (QEMU under libvirt) is that one process only
  */
-public record DomainRemains(Path cgroup, Long pid, String startTime) {
+public record DomainRemains(Path cgroup, Long pid, String startTime, boolean group) {
   private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
 
   public static DomainRemains none() {
-    return new DomainRemains(null, null, null);
+    return new DomainRemains(null, null, null, true);
+  }
+
+  /**
+   * What a supervisor with these arguments and last state may leave behind. An attached process whose supervisor
+   * ended on its own (it detached, or the process ended) is not ours to kill; one whose supervisor died holding its
+   * locks is, as a started domain dies with its supervisor.
+   */
+  public static DomainRemains of(SupervisorArgs args, SupervisorState state) {
+    if (args != null && args.attach() != null) {
+      return state != null && "Exited".equals(state.phase) ? none()
+          : new DomainRemains(null, args.attach().pid(), args.attach().startTime(), false);
+    }
+    // A negative control without the drain rule looks only at the main process's group, as before cgroups.
+    Path cgroup = args == null || args.unsafe().contains(SupervisorArgs.Unsafe.DRAIN) ? null : args.cgroup();
+    return new DomainRemains(cgroup, state == null ? null : state.pid, state == null ? null : state.pidStartTime, true);
   }
 
   /** Whether any process of the domain may be left; it may still write, so nothing of it is released yet. */
@@ -30,6 +47,9 @@ public record DomainRemains(Path cgroup, Long pid, String startTime) {
       return false;
     }
     String now = ProcStat.startTime(pid);
+    if (!group) {
+      return now != null && now.equals(startTime) && !"Z".equals(ProcStat.state(pid));
+    }
     if (now != null) {
       // The leader lives: ours if its start time is; a different one means ours ended and its pid was reused, which
       // the kernel does only once nothing uses it as a process group any more.
@@ -48,6 +68,12 @@ public record DomainRemains(Path cgroup, Long pid, String startTime) {
       return; // never signal a pid whose start time is unknown
     }
     String now = ProcStat.startTime(pid);
+    if (!group) {
+      if (Objects.equals(startTime, now)) {
+        POSIX_CALLS.kill(pid.intValue(), 9);
+      }
+      return;
+    }
     if (now == null || Objects.equals(startTime, now)) {
       POSIX_CALLS.kill(-pid.intValue(), 9);
     }

@@ -161,10 +161,7 @@ public final class Supervision {
 
   /** What the domain's processes are: its cgroup, else its main process by pid and start time. */
   public DomainRemains remains() {
-    SupervisorState s = state().orElse(null);
-    // A negative control without the drain rule looks only at the main process's group, as before cgroups.
-    Path cgroup = args.unsafe().contains(SupervisorArgs.Unsafe.DRAIN) ? null : args.cgroup();
-    return new DomainRemains(cgroup, s == null ? null : s.pid, s == null ? null : s.pidStartTime);
+    return DomainRemains.of(args, state().orElse(null));
   }
 
   private void signal(Signal signal) {

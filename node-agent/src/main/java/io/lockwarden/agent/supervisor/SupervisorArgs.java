@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
  *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Live|Cold]
- *     [--cgroup DIR] [--unsafe-disable RULE,...]
+ *     [--cgroup DIR] [--unsafe-disable RULE,...] [--attach PID:STARTTIME]
  *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
  * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
@@ -31,10 +31,28 @@ import java.util.stream.Collectors;
  * {@code --incoming} makes a migration target: the process is started stopped (Live) or not at all (Cold), and held
  * until the agent removes the {@code hold} file from the run directory. {@code --cgroup} is the domain's own cgroup v2
  * directory (see {@code DomainProcesses}); without it the supervisor tracks the domain as a child subreaper.
+ * {@code --attach} makes an attach-mode supervisor: the domain's process is one another program started (QEMU under
+ * libvirt), named by its pid and start time; nothing follows "--", and the supervisor starts nothing (see
+ * {@code AttachedProcess}).
  */
 public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, LeaseLossAction onLeaseLoss,
     Duration pauseTimeout, Duration stopGrace, Integer runAsUid, Integer runAsGid, MigrationMode incoming,
-    Path cgroup, Set<Unsafe> unsafe, List<Lock> locks, List<String> command) {
+    Path cgroup, Set<Unsafe> unsafe, Attach attach, List<Lock> locks, List<String> command) {
+
+  /** The process an attach-mode supervisor watches: its pid, and its start time, so that a reused pid is not it. */
+  public record Attach(long pid, String startTime) {
+    public static Attach parse(String value) {
+      String[] parts = value.split(":", 2);
+      if (parts.length != 2 || parts[1].isBlank()) {
+        throw new IllegalArgumentException("--attach takes PID:STARTTIME, got '" + value + "'");
+      }
+      return new Attach(Long.parseLong(parts[0]), parts[1]);
+    }
+
+    String value() {
+      return pid + ":" + startTime;
+    }
+  }
 
   /**
    * Safety rules a negative control may switch off, to show that the checkers catch what each one prevents. Never in
@@ -111,7 +129,7 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
 
   public static SupervisorArgs parse(String[] args) {
     int separator = Arrays.asList(args).indexOf("--");
-    if (separator < 0 || separator == args.length - 1) {
+    if (separator < 0) {
       throw new IllegalArgumentException("missing '-- command...' after the supervisor's own arguments");
     }
     String domain = null;
@@ -125,6 +143,7 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     MigrationMode incoming = null;
     Path cgroup = null;
     Set<Unsafe> unsafe = EnumSet.noneOf(Unsafe.class);
+    Attach attach = null;
     List<Lock> locks = new ArrayList<>();
     for (int i = 0; i < separator; i += 2) {
       if (i + 1 >= separator) {
@@ -143,6 +162,7 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
         case "--incoming" -> incoming = MigrationMode.valueOf(value);
         case "--cgroup" -> cgroup = Path.of(value);
         case "--unsafe-disable" -> unsafe = Unsafe.parse(value);
+        case "--attach" -> attach = Attach.parse(value);
         case "--lock" -> locks.add(Lock.parse(value));
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -151,11 +171,15 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
       throw new IllegalArgumentException("--domain and --run-dir are required");
     }
     List<String> command = List.of(args).subList(separator + 1, args.length);
+    if (command.isEmpty() == (attach == null)) {
+      throw new IllegalArgumentException(attach == null ? "missing the command after '--'"
+          : "--attach starts nothing: no command may follow '--'");
+    }
     if ((uid == null) != (gid == null)) {
       throw new IllegalArgumentException("--run-as-uid and --run-as-gid go together");
     }
     return new SupervisorArgs(domain, runDir, lockspace, onLoss, pause, grace, uid, gid, incoming, cgroup,
-        Set.copyOf(unsafe), List.copyOf(locks), command);
+        Set.copyOf(unsafe), attach, List.copyOf(locks), command);
   }
 
   /** The arguments again, ending with "--" and the command: what status.supervisor.args shows. */
@@ -177,6 +201,9 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     }
     if (!unsafe.isEmpty()) {
       out.addAll(List.of("--unsafe-disable", unsafe.stream().map(Enum::name).sorted().collect(Collectors.joining(","))));
+    }
+    if (attach != null) {
+      out.addAll(List.of("--attach", attach.value()));
     }
     for (Lock lock : locks) {
       out.addAll(List.of("--lock", lock.line()));

@@ -34,7 +34,11 @@ public final class SupervisorMain {
   private final RunDir runDir;
   private final SupervisorState state = new SupervisorState();
   private final LockSet locks;
-  private DomainProcesses processes;
+  private TrackedProcesses processes;
+  /** The processes it starts itself; null in attach mode. */
+  private DomainProcesses launched;
+  /** Attach mode: the process another program started (QEMU under libvirt); null otherwise. */
+  private AttachedProcess attached;
   /** The domain's main process; null until started (a Cold migration target starts it at the hand-off). */
   private DomainProcess child;
   /** Stopped (or not started) for a migration hand-off: it runs again only once the agent lets go of the hold. */
@@ -46,14 +50,19 @@ public final class SupervisorMain {
   private long pausedAt;
   private long stoppingSince = -1;
   private boolean killing;
+  /** Attach mode, asked to stop while holding nothing: it ends and leaves the process alone. */
+  private boolean detaching;
   private String locksFileSeen;
   private volatile boolean stopRequested;
 
   private SupervisorMain(SupervisorArgs args) {
     this.args = args;
     this.runDir = new RunDir(args.runDir());
+    // Attach mode: libvirt releases a disk only after QEMU let go of it (detached) or stopped its CPUs and drained
+    // (suspend, migration switch-over), while QEMU keeps it open; its RELEASE is the proof (docs/safety.md, ATT-2).
     this.locks = new LockSet(args, state, this::log, !args.unsafe().contains(SupervisorArgs.Unsafe.DRAIN),
-        !args.unsafe().contains(SupervisorArgs.Unsafe.UNPLUG_CHECK), () -> update(state.phase, state.message));
+        args.attach() == null && !args.unsafe().contains(SupervisorArgs.Unsafe.UNPLUG_CHECK),
+        () -> update(state.phase, state.message));
   }
 
   public static void main(String[] argv) {
@@ -87,7 +96,15 @@ public final class SupervisorMain {
         update("Exited", "the right to the disks is not proven (deadline passed or missing); not starting");
         return NOT_PROVEN;
       }
-      if (args.incoming() == null) {
+      if (attached != null) {
+        if (!attached.alive()) {
+          return end(null, "the attached process " + attached.pid() + " is gone");
+        }
+        state.pid = attached.pid();
+        state.pidStartTime = args.attach().startTime();
+        state.runningAtMillis = System.currentTimeMillis();
+        update("Running", "attached to process " + attached.pid());
+      } else if (args.incoming() == null) {
         spawn(false);
         state.runningAtMillis = System.currentTimeMillis();
         update("Running", null);
@@ -111,16 +128,22 @@ public final class SupervisorMain {
     }
   }
 
-  private DomainProcesses trackProcesses() {
+  private TrackedProcesses trackProcesses() {
+    if (args.attach() != null) {
+      attached = new AttachedProcess(args.attach());
+      return attached;
+    }
     if (args.cgroup() != null) {
       try {
-        return DomainProcesses.start(args.cgroup());
+        launched = DomainProcesses.start(args.cgroup());
+        return launched;
       } catch (IOException | RuntimeException e) {
         log("event=cgroup-unavailable cgroup=" + args.cgroup() + " error=\"" + e.getMessage()
             + "\" note=tracking the domain as a child subreaper");
       }
     }
-    return DomainProcesses.withoutCgroup();
+    launched = DomainProcesses.withoutCgroup();
+    return launched;
   }
 
   /** Starts the domain's process; {@code stopped}: it stops itself before running the domain's command. */
@@ -132,7 +155,7 @@ public final class SupervisorMain {
       env.add("LOCKWARDEN_MIGRATION=incoming");
     }
     command.addAll(args.command());
-    child = processes.spawn(command, env, runDir.resolve(RunDir.DOMAIN_LOG),
+    child = launched.spawn(command, env, runDir.resolve(RunDir.DOMAIN_LOG),
         args.runAsUid() == null ? null : new int[] {args.runAsUid(), args.runAsGid()});
     state.pid = child.pid();
     state.pidStartTime = ProcStat.startTime(child.pid());
@@ -177,9 +200,12 @@ public final class SupervisorMain {
       while (true) {
         Integer status = processes.reap();
         if (status != null) {
-          return end(status, null);
+          return end(status, attached == null ? null : "the attached process " + attached.pid() + " ended");
         }
-        if (killing && child == null) {
+        if (detaching) {
+          return detach();
+        }
+        if (killing && child == null && attached == null) {
           return end(null, "stopped before the process started");
         }
         if (runDir.killRequested() && !killing) {
@@ -215,8 +241,24 @@ public final class SupervisorMain {
         log("event=hot-plug-failed error=\"" + e.getMessage() + "\""); // the running domain is left alone
       }
     }
+    if (stopRequested && stoppingSince < 0 && attached != null && locks.lines().isEmpty()) {
+      detaching = true; // it holds nothing of ours: let go of it, and never touch a process that is not ours to stop
+      return;
+    }
     if (stopRequested && stoppingSince < 0) {
       stoppingSince = now;
+      if (attached != null) {
+        // Asked to stop while it holds locks (virtlockd's rule when its owner's connection closes): SIGTERM, then
+        // SIGKILL after the grace, or at once without a proven right.
+        if (now > deadline) {
+          processes.killAll();
+        } else {
+          processes.continueAll();
+          attached.terminate();
+        }
+        update("Stopping", null);
+        return;
+      }
       if (child == null) {
         killing = true;
         return;
@@ -283,7 +325,7 @@ public final class SupervisorMain {
         child.signal(Signal.SIGSTOP); // the main process's group too, as before cgroups: harmless beside a freeze
       }
     }
-    if (locks.drains() && child != null && !processes.allStopped()) {
+    if (locks.drains() && (child != null || attached != null) && !processes.allStopped()) {
       return; // not every thread has left its system call yet
     }
     locks.releaseExclusive("hand-off");
@@ -359,6 +401,13 @@ public final class SupervisorMain {
     state.exitSignal = signal == 0 ? null : signal;
     update("Exited", Boolean.TRUE.equals(state.staleHold) ? "ended: its grants moved during the hand-off" : message);
     return state.exitCode != null ? state.exitCode : 128 + state.exitSignal;
+  }
+
+  /** Attach mode: the supervisor ends and the process, which holds no lock of ours, goes on as libvirt's alone. */
+  private int detach() {
+    locks.releaseAll("detached");
+    update("Exited", "detached from process " + attached.pid() + "; it holds no lock");
+    return 0;
   }
 
   /** Hot-plug: the held locks follow the agent's {@code locks} file, if it wrote one. */

@@ -113,7 +113,8 @@ public final class DomainReconciler implements Reconciler<SupervisedDomain>, Cle
     SupervisedDomainStatus current = domain.getStatus() == null ? new SupervisedDomainStatus() : domain.getStatus();
     String node = Placement.choose(domain, liveness::isAlive, liveness::isDead, holdsAnyGrant(domain));
     HandOff.Step handOff = HandOff.next(new HandOff.Facts(domain.getSpec().migration, current.migration, current.node,
-        current.phase, domain.getMetadata().getGeneration(), domain.getSpec().placement.nodes, liveness::isAlive,
+        current.phase, domain.getMetadata().getGeneration(),
+        domain.getSpec().placement == null ? null : domain.getSpec().placement.nodes, liveness::isAlive,
         liveness::isDead, n -> holdsEveryGrantOn(domain, disks, n), n -> holdsAnyGrantOn(domain, n)), Instant.now());
     if (handOff.node() != null) {
       node = handOff.node();

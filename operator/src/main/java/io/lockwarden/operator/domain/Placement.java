@@ -17,6 +17,9 @@ public final class Placement {
    */
   public static String choose(SupervisedDomain domain, Predicate<String> alive, Predicate<String> dead,
       boolean holdsGrants) {
+    if (domain.getSpec().attach != null) {
+      return attached(domain, holdsGrants);
+    }
     io.lockwarden.api.v1alpha1.Placement spec = domain.getSpec().placement;
     List<String> candidates = spec.nodeName != null ? List.of(spec.nodeName) : spec.nodes;
     String current = domain.getStatus() == null ? null : domain.getStatus().node;
@@ -40,5 +43,27 @@ public final class Placement {
       return spec.nodeName;
     }
     return candidates.stream().filter(alive).findFirst().orElse(null);
+  }
+
+  /**
+   * An attached domain runs where libvirt runs it (spec.attach.node, written by that node's agent), if the placement,
+   * when given, allows that node. It moves only once it holds nothing where it was: libvirt's migration releases on the
+   * source before the target acquires, and a grant is never taken from a holder to follow a spec.
+   */
+  private static String attached(SupervisedDomain domain, boolean holdsGrants) {
+    String wanted = domain.getSpec().attach.node;
+    String current = domain.getStatus() == null ? null : domain.getStatus().node;
+    if (current != null && !current.equals(wanted) && holdsGrants) {
+      return current;
+    }
+    io.lockwarden.api.v1alpha1.Placement spec = domain.getSpec().placement;
+    if (wanted == null || (spec != null && !allows(spec, wanted))) {
+      return current != null && holdsGrants ? current : null;
+    }
+    return wanted;
+  }
+
+  public static boolean allows(io.lockwarden.api.v1alpha1.Placement spec, String node) {
+    return spec.nodeName != null ? spec.nodeName.equals(node) : spec.nodes != null && spec.nodes.contains(node);
   }
 }

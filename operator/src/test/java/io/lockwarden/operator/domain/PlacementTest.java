@@ -72,4 +72,30 @@ class PlacementTest {
     domain.getStatus().node = node;
     return domain;
   }
+
+  @Test
+  void anAttachedDomainRunsWhereLibvirtAcquiredIfThePlacementAllowsIt() {
+    SupervisedDomain domain = TestObjects.domain("ns", "vm", "node-a");
+    domain.getSpec().placement = null;
+    domain.getSpec().attach = new io.lockwarden.api.v1alpha1.AttachSpec();
+    assertThat(Placement.choose(domain, n -> true, n -> false, false)).isNull();
+
+    domain.getSpec().attach.node = "node-b";
+    assertThat(Placement.choose(domain, n -> false, n -> false, false)).isEqualTo("node-b");
+
+    domain.getSpec().placement = candidates("node-a", "node-c").getSpec().placement;
+    assertThat(Placement.choose(domain, n -> true, n -> false, false)).isNull();
+  }
+
+  @Test
+  void anAttachedDomainMovesOnlyOnceItHoldsNothingWhereItWas() {
+    SupervisedDomain domain = TestObjects.domain("ns", "vm", "node-a");
+    domain.getSpec().placement = null;
+    domain.getSpec().attach = new io.lockwarden.api.v1alpha1.AttachSpec();
+    domain.getSpec().attach.node = "node-b";
+    placedOn(domain, "node-a");
+
+    assertThat(Placement.choose(domain, n -> true, n -> false, true)).isEqualTo("node-a");
+    assertThat(Placement.choose(domain, n -> true, n -> false, false)).isEqualTo("node-b");
+  }
 }

@@ -1,0 +1,20 @@
+package io.lockwarden.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.generator.annotation.Size;
+
+/**
+ * A domain another program starts, such as QEMU under libvirt's {@code lockd} lock manager: lockwarden arbitrates and
+ * fences it but never launches it (the seed's New with ATTACH). The node agent that libvirt talks to writes this part
+ * of the spec, and the disks, as libvirt acquires and releases them.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class AttachSpec {
+  /**
+   * The node whose libvirt runs the domain now. Written by that node's agent on an acquire, and changed only while the
+   * domain holds no grant anywhere (a migration's target acquires after its source released); the operator places the
+   * domain there if spec.placement, when given, allows it.
+   */
+  @Size(max = 253)
+  public String node;
+}

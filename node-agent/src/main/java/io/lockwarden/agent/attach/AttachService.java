@@ -1,0 +1,298 @@
+package io.lockwarden.agent.attach;
+
+import io.lockwarden.agent.cluster.ClusterView;
+import io.lockwarden.agent.domain.DomainLifecycle;
+import io.lockwarden.agent.lockd.LockOwner;
+import io.lockwarden.agent.lockd.LockService;
+import io.lockwarden.agent.lockd.LockdError;
+import io.lockwarden.agent.lockd.LockdRefusal;
+import io.lockwarden.agent.policy.NodePolicy;
+import io.lockwarden.agent.rundir.RunDir;
+import io.lockwarden.agent.supervisor.ProcStat;
+import io.lockwarden.api.DomainIntent;
+import io.lockwarden.api.v1alpha1.AccessMode;
+import io.lockwarden.api.v1alpha1.AttachSpec;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainDisk;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.Placement;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * libvirt's lock manager, served from the cluster: each lockd call becomes a change to the SupervisedDomain that
+ * stands for the libvirt domain, and is answered once the cluster shows its effect (the seed's New with ATTACH,
+ * AcquireResource and ReleaseResource). One ladder of early returns per call, each refusal saying who holds what.
+ *
+ * <ul>
+ *   <li>REGISTER: finds the domain by uuid, or creates it (unless the agent accepts declared domains only);
+ *   <li>ACQUIRE: never queues, as virtlockd never does: a disk held elsewhere is RESOURCE_BUSY at once; otherwise the
+ *       disk joins the spec, the domain is placed on this node, and the reply waits for the grant to this node and the
+ *       local lock of an attach-mode supervisor (see {@link AttachWait});
+ *   <li>RELEASE: the disk leaves the spec; the reply waits until its DiskLease no longer lists the domain, so a
+ *       migration's target, which acquires after the source released, always finds the disk free;
+ *   <li>end of the lifetime connection: QEMU is gone or going; if it still holds locks, the supervisor kills it.
+ * </ul>
+ */
+public final class AttachService implements LockService {
+  private static final Logger log = LoggerFactory.getLogger(AttachService.class);
+
+  private final String node;
+  private final AttachedDomains domains;
+  private final ClusterView view;
+  private final Path domainsDir;
+  private final NodePolicy policy;
+  private final boolean declaredOnly;
+  private final AttachWait waits;
+
+  public AttachService(String node, AttachedDomains domains, ClusterView view, Path domainsDir, NodePolicy policy,
+      boolean declaredOnly, Duration timeout) {
+    this.node = node;
+    this.domains = domains;
+    this.view = view;
+    this.domainsDir = domainsDir;
+    this.policy = policy;
+    this.declaredOnly = declaredOnly;
+    this.waits = new AttachWait(node, view, domains, domainsDir, timeout);
+  }
+
+  @Override
+  public void register(LockOwner owner, boolean lifetime) throws LockdRefusal {
+    SupervisedDomain domain = domains.find(owner.uuid());
+    if (domain == null && declaredOnly) {
+      throw new LockdRefusal(LockdError.OPERATION_DENIED, "no SupervisedDomain with uuid " + owner.uuid()
+          + " in namespace " + domains.namespace() + ", and node " + node + " accepts declared libvirt domains only: "
+          + "declare one with spec.attach and this uuid");
+    }
+    if (domain == null) {
+      domain = domains.create(owner);
+      log.info("event=attached-domain-created domain={} node={} uuid={} libvirtName={}", DomainIntent.key(domain),
+          node, owner.uuid(), owner.name());
+    }
+    if (domain.getSpec().attach == null) {
+      throw new LockdRefusal(LockdError.OPERATION_DENIED, "uuid " + owner.uuid() + " belongs to SupervisedDomain "
+          + DomainIntent.key(domain) + ", which lockwarden starts itself (spec.command): a libvirt domain cannot be it");
+    }
+    Placement placement = domain.getSpec().placement;
+    if (placement != null && !allows(placement, node)) {
+      throw new LockdRefusal(LockdError.OPERATION_DENIED, "SupervisedDomain " + DomainIntent.key(domain)
+          + " may not run on node " + node + " (spec.placement)");
+    }
+    if (lifetime) {
+      recordProcess(domain, owner);
+    }
+    log.info("event=lockd-registered domain={} node={} uuid={} pid={} lifetime={}", DomainIntent.key(domain), node,
+        owner.uuid(), owner.pid(), lifetime);
+  }
+
+  @Override
+  public void acquire(LockOwner owner, String lockspace, String resource, boolean shared, boolean autocreate)
+      throws LockdRefusal {
+    SupervisedDomain domain = registered(owner);
+    DomainDisk disk = LibvirtResources.diskFor(lockspace, resource, shared, view.leases());
+    if (disk.path != null) {
+      try {
+        policy.canonicalDisk(disk.path);
+      } catch (NodePolicy.Refused e) {
+        throw new LockdRefusal(LockdError.OPERATION_DENIED, e.getMessage());
+      }
+    }
+    String uid = domain.getMetadata().getUid();
+    // What the API server says now, not the cache: a source that has just released must not look like a holder.
+    List<DiskLease> leases = view.freshLeases().items();
+    for (DiskLease lease : leases) {
+      if (!names(lease, disk) || lease.getStatus() == null) {
+        continue;
+      }
+      for (LeaseHolder holder : lease.getStatus().holders) {
+        if (uid.equals(holder.uid) && node.equals(holder.node)) {
+          continue; // ours here: a repeated acquire, or a mode change below
+        }
+        boolean bothShared = holder.mode == AccessMode.Shared && disk.mode == AccessMode.Shared;
+        if (!bothShared || uid.equals(holder.uid)) {
+          throw busy(disk, lease, holder);
+        }
+      }
+    }
+    for (DiskLease held : leases) {
+      if (held.getStatus() == null) {
+        continue;
+      }
+      for (LeaseHolder holder : held.getStatus().holders) {
+        if (uid.equals(holder.uid) && !node.equals(holder.node)) {
+          throw new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(domain)
+              + " still holds DiskLease " + held.getMetadata().getName() + " on node " + holder.node + " (epoch "
+              + holder.epoch + "); it moves to " + node + " only once it holds nothing there");
+        }
+      }
+    }
+    recordProcess(domain, owner);
+    SupervisedDomain updated = domains.update(domain, latest -> {
+      List<DomainDisk> disks = latest.getSpec().disks == null ? new ArrayList<>()
+          : new ArrayList<>(latest.getSpec().disks);
+      boolean present = disks.stream().anyMatch(d -> LibvirtResources.sameDisk(d, disk) && d.mode == disk.mode);
+      if (present && latest.getSpec().attach != null && node.equals(latest.getSpec().attach.node)) {
+        return null;
+      }
+      disks.removeIf(d -> LibvirtResources.sameDisk(d, disk));
+      disks.add(disk);
+      latest.getSpec().disks = disks;
+      if (latest.getSpec().attach == null) {
+        latest.getSpec().attach = new AttachSpec();
+      }
+      latest.getSpec().attach.node = node;
+      return latest;
+    });
+    log.info("event=lockd-acquire domain={} node={} resource={} mode={} generation={}", DomainIntent.key(updated),
+        node, resource, disk.mode, updated.getMetadata().getGeneration());
+    LockdRefusal refusal = waits.grantedAndLocked(updated, disk);
+    if (refusal != null) {
+      withdraw(updated, disk);
+      log.warn("event=lockd-acquire-refused domain={} node={} resource={} error=\"{}\"", DomainIntent.key(updated),
+          node, resource, refusal.getMessage());
+      throw refusal;
+    }
+  }
+
+  @Override
+  public void release(LockOwner owner, String lockspace, String resource) throws LockdRefusal {
+    SupervisedDomain domain = domains.find(owner.uuid());
+    if (domain == null || domain.getSpec().attach == null) {
+      return; // releasing what is not held is harmless, as with virtlockd's callers
+    }
+    DomainDisk disk = LibvirtResources.diskFor(lockspace, resource, false, view.leases());
+    withdraw(domain, disk);
+    LockdRefusal refusal = waits.released(domain, disk);
+    if (refusal != null) {
+      throw refusal;
+    }
+    log.info("event=lockd-released domain={} node={} resource={}", DomainIntent.key(domain), node, resource);
+  }
+
+  @Override
+  public void createLockspace(String path) {
+    // The lockspace is the cluster's: nothing to create on this host. Indirect resources map to DiskLeases by hash.
+    log.info("event=lockd-lockspace node={} path={} note=nothing to create: DiskLeases are the lockspace", node, path);
+  }
+
+  @Override
+  public void lifetimeEnded(LockOwner owner) {
+    try {
+      SupervisedDomain domain = domains.find(owner.uuid());
+      if (domain == null) {
+        return;
+      }
+      RunDir runDir = runDir(domain);
+      String expected = owner.pid() + ":" + ProcStat.startTime(owner.pid());
+      boolean stillRuns = Objects.equals(runDir.attached(), expected);
+      if (stillRuns && waits.holdsLocks(runDir)) {
+        // virtlockd's rule: a process whose lifetime connection closed while it holds locks is killed.
+        log.warn("event=lockd-owner-killed domain={} node={} pid={} reason=lifetime-connection-closed-with-locks",
+            DomainIntent.key(domain), node, owner.pid());
+        runDir.requestKill();
+      }
+      log.info("event=lockd-lifetime-ended domain={} node={} pid={}", DomainIntent.key(domain), node, owner.pid());
+    } catch (IOException | RuntimeException e) {
+      log.warn("event=lockd-lifetime-end-failed uuid={} node={} pid={} error=\"{}\" note=the supervisor still "
+          + "watches the process", owner.uuid(), node, owner.pid(), e.getMessage());
+    }
+  }
+
+  /**
+   * Disks of attached domains on this node whose process is gone leave the spec, so their grants go: the end of a QEMU
+   * that this agent learns of from its pid (after an agent restart, say) rather than from the lifetime connection.
+   */
+  public void sweep() {
+    if (!view.synced()) {
+      return;
+    }
+    for (SupervisedDomain domain : view.domains()) {
+      if (!domains.namespace().equals(domain.getMetadata().getNamespace()) || domain.getSpec() == null
+          || domain.getSpec().attach == null || !node.equals(domain.getSpec().attach.node)
+          || domain.getSpec().disks == null || domain.getSpec().disks.isEmpty()
+          || DomainLifecycle.attachedProcess(runDir(domain)) != null) {
+        continue;
+      }
+      try {
+        domains.update(domain, latest -> {
+          if (latest.getSpec().attach == null || !node.equals(latest.getSpec().attach.node)
+              || DomainLifecycle.attachedProcess(runDir(latest)) != null) {
+            return null;
+          }
+          latest.getSpec().disks = null;
+          return latest;
+        });
+        log.info("event=attached-process-gone domain={} node={} note=its disks leave the spec and their grants go",
+            DomainIntent.key(domain), node);
+      } catch (RuntimeException e) {
+        log.warn("event=attached-sweep-failed domain={} node={} error=\"{}\"", DomainIntent.key(domain), node,
+            e.getMessage());
+      }
+    }
+  }
+
+  /** Removes the disk from the spec (nothing if it is not there). */
+  private void withdraw(SupervisedDomain domain, DomainDisk disk) {
+    domains.update(domain, latest -> {
+      if (latest.getSpec().disks == null || latest.getSpec().disks.stream()
+          .noneMatch(d -> LibvirtResources.sameDisk(d, disk))) {
+        return null;
+      }
+      List<DomainDisk> disks = new ArrayList<>(latest.getSpec().disks);
+      disks.removeIf(d -> LibvirtResources.sameDisk(d, disk));
+      latest.getSpec().disks = disks.isEmpty() ? null : disks;
+      return latest;
+    });
+  }
+
+  private SupervisedDomain registered(LockOwner owner) throws LockdRefusal {
+    SupervisedDomain domain = domains.find(owner.uuid());
+    if (domain == null || domain.getSpec().attach == null) {
+      throw new LockdRefusal(LockdError.OPERATION_INVALID, "libvirt domain " + owner.name() + " (" + owner.uuid()
+          + ") is not registered with node " + node);
+    }
+    return domain;
+  }
+
+  /** Records the process libvirt named, with its start time, for the attach-mode supervisor to watch. */
+  private void recordProcess(SupervisedDomain domain, LockOwner owner) throws LockdRefusal {
+    String startTime = ProcStat.startTime(owner.pid());
+    if (startTime == null) {
+      throw new LockdRefusal(LockdError.INTERNAL_ERROR, "process " + owner.pid() + " of libvirt domain "
+          + owner.name() + " does not exist on node " + node);
+    }
+    try {
+      runDir(domain).writeAttached(owner.pid(), startTime);
+    } catch (IOException e) {
+      throw new LockdRefusal(LockdError.INTERNAL_ERROR, "cannot record process " + owner.pid() + ": " + e.getMessage());
+    }
+  }
+
+  private RunDir runDir(SupervisedDomain domain) {
+    return new RunDir(domainsDir.resolve(domain.getMetadata().getUid()));
+  }
+
+  static boolean names(DiskLease lease, DomainDisk disk) {
+    return disk.leaseName != null ? disk.leaseName.equals(lease.getMetadata().getName())
+        : lease.getSpec() != null && disk.path.equals(lease.getSpec().path);
+  }
+
+  static LockdRefusal busy(DomainDisk disk, DiskLease lease, LeaseHolder holder) {
+    String what = disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
+    return new LockdRefusal(LockdError.RESOURCE_BUSY, "resource busy: " + what + " (DiskLease "
+        + lease.getMetadata().getName() + ") is held by SupervisedDomain " + holder.domain + " on node " + holder.node
+        + " (" + holder.mode + ", epoch " + holder.epoch + ")");
+  }
+
+  private static boolean allows(Placement placement, String node) {
+    return placement.nodeName != null ? placement.nodeName.equals(node)
+        : placement.nodes != null && placement.nodes.contains(node);
+  }
+}
