@@ -2,7 +2,11 @@ package io.lockwarden.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.lockwarden.agent.attach.AttachConfig;
+import io.lockwarden.agent.attach.AttachService;
+import io.lockwarden.agent.attach.AttachedDomains;
 import io.lockwarden.agent.config.AgentConfig;
+import io.lockwarden.agent.lockd.LockdServer;
 import io.lockwarden.agent.domain.NodeAgent;
 import io.lockwarden.agent.heartbeat.NodeHeartbeat;
 import io.lockwarden.agent.heartbeat.PublishedTiming;
@@ -44,16 +48,20 @@ public final class AgentMain {
     PublishedTiming timing = new PublishedTiming(client, config.namespace()).start();
     NodeHeartbeat heartbeat = new NodeHeartbeat(client, config.namespace(), config.nodeName(), config.fenceTimeout(),
         System::nanoTime, timing, metrics, config.unsafeSkipTimingRule());
-    NodeAgent agent = new NodeAgent(config, client,
-        new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes()), heartbeat, metrics);
+    NodePolicy policy = new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes());
+    NodeAgent agent = new NodeAgent(config, client, policy, heartbeat, metrics);
     HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry()::scrape,
         agent::notHealthy);
     agent.start();
+    LockdServer lockd = serveLibvirt(config, client, agent, policy);
     log.info("event=started node={} metricsPort={}", config.nodeName(), endpoints.port());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("event=stopping node={} note=supervisors keep running", config.nodeName());
+      if (lockd != null) {
+        lockd.close();
+      }
       agent.close();
       timing.close();
       endpoints.close();
@@ -61,5 +69,30 @@ public final class AgentMain {
       stopped.countDown();
     }, "shutdown"));
     stopped.await();
+  }
+
+  /**
+   * libvirt's lock manager: the lockd protocol on libvirt's virtlockd socket, answered from the cluster. Started after
+   * the agent has adopted its supervisors and synced its caches, so that the first call sees what runs.
+   */
+  private static LockdServer serveLibvirt(AgentConfig config, KubernetesClient client, NodeAgent agent,
+      NodePolicy policy) throws java.io.IOException {
+    AttachConfig attach = AttachConfig.from(System.getenv());
+    if (attach.socket() == null) {
+      return null;
+    }
+    AttachService service = new AttachService(config.nodeName(),
+        new AttachedDomains(client, agent.view(), attach.namespace()), agent.view(),
+        config.runDir().resolve("domains"), policy, attach.declaredOnly(), attach.timeout());
+    int uid = jnr.posix.POSIXFactory.getNativePOSIX().getuid();
+    LockdServer server = new LockdServer(attach.socket(), uid, service).start();
+    java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread thread = new Thread(r, "attach-sweep");
+      thread.setDaemon(true);
+      return thread;
+    }).scheduleWithFixedDelay(service::sweep, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+    log.info("event=lockd-serving node={} socket={} namespace={} declaredOnly={} permittedUid={}", config.nodeName(),
+        attach.socket(), attach.namespace(), attach.declaredOnly(), uid);
+    return server;
   }
 }

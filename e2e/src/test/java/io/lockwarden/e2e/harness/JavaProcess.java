@@ -41,11 +41,21 @@ public final class JavaProcess implements AutoCloseable {
    */
   public static JavaProcess start(String module, String mainClass, String name, Map<String, String> env,
       List<String> args) {
+    return start(module, mainClass, name, env, args, List.of());
+  }
+
+  /**
+   * The same, run through {@code prefix} (say, nsenter into a node's mount namespace), which must exec the JVM in
+   * place, so that the process's pid is the JVM's.
+   */
+  public static JavaProcess start(String module, String mainClass, String name, Map<String, String> env,
+      List<String> args, List<String> prefix) {
     try {
       Path moduleDir = Path.of("..", module).toAbsolutePath().normalize();
       Path dir = Files.createDirectories(Path.of("target", "process-logs"));
       Path log = dir.resolve(name + ".log");
-      List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+      List<String> command = new ArrayList<>(prefix);
+      command.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
           "-Xmx256m", "-XX:+UseSerialGC", "-cp", moduleDir.resolve("target/classes") + ":" + moduleDir.resolve("target/lib") + "/*",
           mainClass));
       command.addAll(args);

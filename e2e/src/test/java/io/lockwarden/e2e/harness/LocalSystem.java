@@ -142,16 +142,27 @@ public final class LocalSystem implements AutoCloseable {
    * nodeEnv} on top of this system's agent environment.
    */
   public JavaProcess startAgent(String shortName, Path kubeconfig, Map<String, String> nodeEnv) {
+    return startAgent(shortName, kubeconfig, nodeEnv, List.of());
+  }
+
+  /** An agent started through {@code prefix}: inside a libvirt node's mount namespace, say. */
+  public JavaProcess startAgent(String shortName, Path kubeconfig, Map<String, String> nodeEnv, List<String> prefix) {
     Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
         "NODE_NAME", node(shortName), "LOCKWARDEN_RUN_DIR", runDir(shortName).toString(),
         "LOCKWARDEN_ALLOWED_EXECUTABLES", "/bin/sleep,/bin/sh," + WORKLOAD + "," + STUBBORN,
         "LOCKWARDEN_ALLOWED_PATH_PREFIXES", disks.toString(),
         "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1"));
+    env.put("LOCKWARDEN_LOCKD_SOCKET", "none"); // the host's libvirt socket is no test's, unless a test says so
     env.putAll(agentEnv);
     env.putAll(nodeEnv);
-    JavaProcess agent = JavaProcess.start("node-agent", "io.lockwarden.agent.AgentMain", node(shortName), env, List.of());
+    JavaProcess agent = JavaProcess.start("node-agent", "io.lockwarden.agent.AgentMain", node(shortName), env, List.of(),
+        prefix);
     agents.put(shortName, agent);
     return agent;
+  }
+
+  public Path kubeconfig() {
+    return kubeconfig;
   }
 
   public JavaProcess agent(String shortName) {

@@ -1,0 +1,240 @@
+package io.lockwarden.e2e.libvirt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lockwarden.agent.lockspace.LockMode;
+import io.lockwarden.agent.lockspace.OfdLocks;
+import io.lockwarden.api.v1alpha1.AccessMode;
+import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainDisk;
+import io.lockwarden.api.v1alpha1.LeaseHolder;
+import io.lockwarden.api.v1alpha1.SupervisedDomain;
+import io.lockwarden.e2e.harness.LocalSystem;
+import io.lockwarden.testing.Await;
+import io.lockwarden.testing.ControlPlane;
+import io.lockwarden.testing.ControlPlaneExtension;
+import io.lockwarden.testing.TestObjects;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Unmodified libvirt 9.0 with {@code lock_manager = "lockd"} and lockwarden's node agent on its virtlockd socket:
+ * real libvirtd, real QEMU, a real API server and operator. Two libvirt nodes (node-a, node-b), each a mount namespace
+ * with its own libvirt and its agent inside it; node-c runs launched (CR-driven) domains. One set-up for the class.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class LibvirtLockdIT {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Pattern LOG_TIME = Pattern.compile("^(\\S+) .*");
+  private static LocalSystem system;
+  private static Path base;
+  private static LibvirtHost a;
+  private static LibvirtHost b;
+
+  @BeforeAll
+  static void start(ControlPlane controlPlane) throws Exception {
+    system = LocalSystem.start(controlPlane, "lockd", Map.of(), Map.of());
+    base = system.base.resolve("libvirt");
+    Files.createDirectories(base);
+    System.out.println("[libvirt] accelerator: " + Accel.detect());
+    CompletableFuture<LibvirtHost> startA =
+        CompletableFuture.supplyAsync(() -> LibvirtHost.start(base, "node-a", 0, LockManager.LOCKD, false));
+    CompletableFuture<LibvirtHost> startB =
+        CompletableFuture.supplyAsync(() -> LibvirtHost.start(base, "node-b", 1, LockManager.LOCKD, false));
+    try {
+      a = startA.join();
+    } finally {
+      b = startB.join();
+    }
+    String prefixes = base.resolve("shared") + "," + base.resolve("private") + "," + system.disks;
+    for (LibvirtHost host : List.of(a, b)) {
+      system.startAgent(shortName(host), system.kubeconfig(), Map.of("LOCKWARDEN_LOCKD_SOCKET",
+          "/run/libvirt/virtlockd-sock", "LOCKWARDEN_LIBVIRT_NAMESPACE", system.apps,
+          "LOCKWARDEN_ALLOWED_PATH_PREFIXES", prefixes), host.enter());
+    }
+    system.startAgent("c", Map.of("LOCKWARDEN_ALLOWED_PATH_PREFIXES", prefixes));
+    system.awaitNodesAlive(3);
+  }
+
+  @AfterAll
+  static void stop() {
+    for (LibvirtHost host : new LibvirtHost[] {a, b}) {
+      if (host != null) {
+        host.close();
+      }
+    }
+    if (system != null) {
+      system.close();
+    }
+  }
+
+  /** Test 1: virsh start takes the DiskLease for this domain on this node, and the OFD lock is seen from outside. */
+  @Test
+  void virshStartHoldsTheDiskLeaseOnThisNodeAndLocksByteZero() throws Exception {
+    String vm = TestObjects.uniqueName("start");
+    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+
+    a.startVm(vm).orThrow();
+
+    LeaseHolder holder = awaitHolder(disk, "a");
+    SupervisedDomain domain = domainOf(vm);
+    assertThat(holder.domain).isEqualTo(system.apps + "/" + domain.getMetadata().getName());
+    assertThat(holder.mode).isEqualTo(AccessMode.Exclusive);
+    assertThat(OfdLocks.isBusy(disk, LockMode.READ)).as("an outsider's lock on byte 0 of %s", disk).isTrue();
+    Await.until(vm + " shows QEMU's pid", WAIT, () -> {
+      SupervisedDomain d = domainOf(vm);
+      return d.getStatus() != null && Long.valueOf(a.qemuPid(vm)).equals(d.getStatus().pid);
+    });
+    assertThat(domainOf(vm).getStatus().node).isEqualTo(system.node("a"));
+    a.destroyVm(vm).orThrow();
+  }
+
+  /** Test 3: virsh destroy, and kill -9 of QEMU, release everything. */
+  @Test
+  void destroyAndAKilledQemuReleaseEverything() throws Exception {
+    String vm = TestObjects.uniqueName("end");
+    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+    a.startVm(vm).orThrow();
+    awaitHolder(disk, "a");
+
+    a.destroyVm(vm).orThrow();
+    awaitFree(disk);
+    assertThat(OfdLocks.isBusy(disk, LockMode.WRITE)).isFalse();
+
+    a.startVm(vm).orThrow();
+    awaitHolder(disk, "a");
+    new ProcessBuilder("kill", "-9", Long.toString(a.qemuPid(vm))).start().waitFor();
+    awaitFree(disk);
+  }
+
+  /**
+   * Test 4: one disk path, node-private files on node-a and node-b (two hosts' views of one cluster disk): the second
+   * start fails with lockwarden's message naming the first domain and its node. And a launched domain holding a disk
+   * refuses a libvirt domain too: both kinds share one arbitration.
+   */
+  @Test
+  void aConflictAcrossNodesIsRefusedNamingTheHolder() throws Exception {
+    String file = TestObjects.uniqueName("private") + ".qcow2";
+    TestVm.qcow2(a.privateDir().resolve(file), "16M");
+    TestVm.qcow2(b.privateDir().resolve(file), "16M");
+    Path path = a.privatePath(file);
+    String first = TestObjects.uniqueName("first");
+    String second = TestObjects.uniqueName("second");
+    a.defineVm(TestVm.named(first).disk(path).build());
+    b.defineVm(TestVm.named(second).disk(path).build());
+    a.startVm(first).orThrow();
+    awaitHolder(path, "a");
+
+    Result refused = b.startVm(second);
+
+    assertThat(refused.ok()).as("%s", refused).isFalse();
+    assertThat(refused.stderr()).contains("held by SupervisedDomain " + system.apps + "/"
+        + domainOf(first).getMetadata().getName() + " on node " + system.node("a"));
+    assertThat(b.domState(second)).isEqualTo("shut off");
+    a.destroyVm(first).orThrow();
+
+    Path shared = TestVm.raw(a.sharedDir().resolve(TestObjects.uniqueName("launched") + ".raw"), 1 << 20);
+    LocalSystem.ownedByDomains(shared);
+    String launched = TestObjects.uniqueName("launched");
+    system.create(system.workload(launched, "c", new DomainDisk(shared.toString(), AccessMode.Exclusive)));
+    system.awaitRunning(launched, "c");
+    String vm = TestObjects.uniqueName("vm");
+    a.defineVm(TestVm.named(vm).disk(shared, TestVm.Format.RAW, false).build());
+
+    Result refusedByLaunched = a.startVm(vm);
+
+    assertThat(refusedByLaunched.ok()).as("%s", refusedByLaunched).isFalse();
+    assertThat(refusedByLaunched.stderr()).contains("held by SupervisedDomain " + system.key(launched) + " on node "
+        + system.node("c"));
+    system.delete(launched);
+  }
+
+  /**
+   * Test 5: a live migration node-a → node-b over loopback. The VM keeps running, the lease moves to node-b with a
+   * higher epoch, and node-a's agent recorded the release before node-b's agent acquired.
+   */
+  @Test
+  void aLiveMigrationMovesTheLeaseWithAHigherEpoch() throws Exception {
+    String vm = TestObjects.uniqueName("mig");
+    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+    a.startVm(vm).orThrow();
+    long before = awaitHolder(disk, "a").epoch;
+
+    a.migrateLive(vm, b, WAIT).orThrow();
+
+    assertThat(b.domState(vm)).isEqualTo("running");
+    LeaseHolder after = awaitHolder(disk, "b");
+    assertThat(after.epoch).isGreaterThan(before);
+    Await.until(vm + " placed on node-b", WAIT, () -> system.node("b").equals(domainOf(vm).getStatus().node));
+    Instant released = lastLogTime(system.agent("a").log(), "event=lockd-released", vm);
+    Instant acquired = lastLogTime(system.agent("b").log(), "event=lockd-acquire ", vm);
+    assertThat(released).as("node-a's release of %s", vm).isNotNull();
+    assertThat(acquired).as("node-b's acquire of %s", vm).isNotNull().isAfter(released);
+    b.destroyVm(vm).orThrow();
+    awaitFree(disk);
+  }
+
+  // ---- helpers ----
+
+  private static String shortName(LibvirtHost host) {
+    return host.name().substring("node-".length());
+  }
+
+  private static SupervisedDomain domainOf(String vm) {
+    return system.admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems().stream()
+        .filter(d -> d.getMetadata().getName().startsWith(vm + "-")).findFirst()
+        .orElseThrow(() -> new AssertionError("no SupervisedDomain for libvirt domain " + vm));
+  }
+
+  private static DiskLease leaseOf(Path disk) {
+    return system.admin.resources(DiskLease.class).list().getItems().stream()
+        .filter(l -> l.getSpec() != null && disk.toString().equals(l.getSpec().path)).findFirst().orElse(null);
+  }
+
+  private static LeaseHolder awaitHolder(Path disk, String shortNode) {
+    String node = system.node(shortNode);
+    LeaseHolder[] found = new LeaseHolder[1];
+    Await.until(disk + " held on " + node, WAIT, () -> {
+      DiskLease lease = leaseOf(disk);
+      found[0] = lease == null || lease.getStatus() == null ? null : lease.getStatus().holders.stream()
+          .filter(h -> node.equals(h.node)).findFirst().orElse(null);
+      return found[0] != null;
+    });
+    return found[0];
+  }
+
+  private static void awaitFree(Path disk) {
+    Await.until(disk + " held by nobody", WAIT, () -> {
+      DiskLease lease = leaseOf(disk);
+      return lease != null && lease.getStatus() != null && lease.getStatus().holders.isEmpty();
+    });
+  }
+
+  /** The time of the last log line with {@code event} that names the libvirt domain {@code vm}. */
+  private static Instant lastLogTime(String log, String event, String vm) {
+    Instant last = null;
+    for (String line : log.split("\n")) {
+      if (line.contains(event) && line.contains("domain=" + system.apps + "/" + vm + "-")) {
+        Matcher m = LOG_TIME.matcher(line);
+        if (m.matches()) {
+          last = Instant.parse(m.group(1));
+        }
+      }
+    }
+    return last;
+  }
+}
