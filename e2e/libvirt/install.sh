@@ -91,7 +91,7 @@ if [[ -n "$packages" ]]; then
   command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
     || die "missing packages $packages, and this machine has no apt-get: a Debian 12 machine is needed"
   log=$(mktemp /tmp/lockwarden-libvirt-install.XXXXXX.log)
-  apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300
+  apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
   # Prints apt's milestones (not its hundreds of lines), keeps everything in $log.

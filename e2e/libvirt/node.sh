@@ -18,12 +18,16 @@
 #   BASE/NAME/log/libvirtd.log, virtlockd.log, qemu/<domain>.log, node.log
 #
 # Usage:
-#   node.sh start BASE NAME INDEX [--lock-manager lockd|nop] [--virtlockd] [--lockspace-dir DIR]
+#   node.sh start BASE NAME INDEX [--lock-manager lockd|nop] [--virtlockd] [--lockspace-dir DIR] [--no-libvirtd]
 #       INDEX (0, 1, ...) sets the node's migration_host 127.0.0.(2+INDEX) and migration ports
 #       49152+100*INDEX .. +99. --virtlockd also starts the stock virtlockd (before libvirtd). --lockspace-dir sets
-#       file_lockspace_dir in qemu-lockd.conf (indirect leases; libvirtd then needs a lockd daemon at start).
+#       file_lockspace_dir in qemu-lockd.conf (indirect leases: libvirtd then fails to start unless something
+#       already serves virtlockd-sock). --no-libvirtd stops after the namespace, the config and virtlockd (if asked),
+#       so that another daemon can be started in the namespace first; then run start-libvirtd.
 #       Returns once libvirtd answers (or fails, naming the log to read).
-#   node.sh restart-libvirtd BASE NAME   stop libvirtd (SIGTERM: domains keep running) and start it again
+#   node.sh start-libvirtd BASE NAME     start libvirtd (after start --no-libvirtd, or stop-libvirtd)
+#   node.sh stop-libvirtd BASE NAME      stop libvirtd (SIGTERM: domains keep running)
+#   node.sh restart-libvirtd BASE NAME   both
 #   node.sh stop BASE NAME               kill everything in the node's namespace (domains, libvirtd, virtlockd,
 #                                        anything else entered into it), then the holder; the namespace and its
 #                                        mounts go with the last process. Idempotent.
@@ -210,9 +214,10 @@ case "$cmd" in
     [[ $# -ge 1 && "$1" =~ ^[0-9]+$ && "$1" -lt 100 ]] || die "start needs INDEX, a number 0..99"
     index=$1
     shift
-    lock_manager=lockd virtlockd=false lockspace_dir=
+    lock_manager=lockd virtlockd=false lockspace_dir= libvirtd=true
     while [[ $# -gt 0 ]]; do
       case "$1" in
+        --no-libvirtd) libvirtd=false; shift ;;
         --lock-manager) lock_manager=${2:?--lock-manager needs lockd or nop}; shift 2 ;;
         --virtlockd) virtlockd=true; shift ;;
         --lockspace-dir) lockspace_dir=${2:?--lockspace-dir needs a directory}; shift 2 ;;
@@ -228,6 +233,8 @@ case "$cmd" in
     if holder_pid >/dev/null; then
       die "node $name is already running under $base (holder $(holder_pid)); stop it first"
     fi
+    leftover=$(ns_pids | tr '\n' ' ')
+    [[ -z "$leftover" ]] || die "processes of an earlier run of $name are still in its namespace ($leftover); stop it first"
     t0=$(now_ms)
     mkdir -p "$base/shared" "$base/private" "$node"/{etc,run,lib,cache,log,private}
     for m in "${MOUNTS[@]}"; do mkdir -p "${m#*:}"; done # mount points on the host (install.sh makes them too)
@@ -264,9 +271,27 @@ case "$cmd" in
       done
     fi
     seed_caps
+    if $libvirtd; then
+      start_libvirtd
+      save_caps
+    fi
+    say "ready in $(( $(now_ms) - t0 )) ms: holder $holder$($libvirtd && echo ", libvirtd $(cat "$node/run/libvirtd.pid")")$($virtlockd && echo ", virtlockd $(cat "$node/run/virtlockd.pid")"), $(uri)"
+    ;;
+
+  start-libvirtd)
+    holder_pid >/dev/null || die "node $name is not running"
+    ! ns_has libvirtd || die "libvirtd of $name is already running"
+    t0=$(now_ms)
     start_libvirtd
     save_caps
-    say "ready in $(( $(now_ms) - t0 )) ms: holder $holder, libvirtd $(cat "$node/run/libvirtd.pid")$($virtlockd && echo ", virtlockd $(cat "$node/run/virtlockd.pid")"), $(uri)"
+    say "libvirtd started in $(( $(now_ms) - t0 )) ms: pid $(cat "$node/run/libvirtd.pid")"
+    ;;
+
+  stop-libvirtd)
+    holder_pid >/dev/null || die "node $name is not running"
+    t0=$(now_ms)
+    stop_libvirtd
+    say "libvirtd stopped in $(( $(now_ms) - t0 )) ms"
     ;;
 
   restart-libvirtd)

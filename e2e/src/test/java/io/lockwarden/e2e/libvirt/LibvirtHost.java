@@ -56,9 +56,27 @@ public final class LibvirtHost implements AutoCloseable {
   /** As above, with {@code file_lockspace_dir} (indirect leases) in qemu-lockd.conf when {@code lockspaceDir} is set. */
   public static LibvirtHost start(Path base, String name, int index, LockManager lockManager, boolean startVirtlockd,
       Path lockspaceDir) {
+    LibvirtHost host = startNamespace(base, name, index, lockManager, startVirtlockd, lockspaceDir);
+    try {
+      host.startLibvirtd();
+    } catch (RuntimeException | AssertionError e) {
+      host.close();
+      throw e;
+    }
+    return host;
+  }
+
+  /**
+   * The node without libvirtd yet: its namespace, its configuration and (if asked) the stock virtlockd. For a daemon
+   * that must serve {@link #lockdSocket()} before libvirtd starts (with a {@code lockspaceDir}, libvirtd's QEMU driver
+   * fails to start unless something answers there): start it with {@link #enter()}, then {@link #startLibvirtd()}.
+   */
+  public static LibvirtHost startNamespace(Path base, String name, int index, LockManager lockManager,
+      boolean startVirtlockd, Path lockspaceDir) {
     Path abs = base.toAbsolutePath().normalize();
     script("stop", abs, name).orThrow();
-    List<String> args = new ArrayList<>(List.of(Integer.toString(index), "--lock-manager", lockManager.confValue()));
+    List<String> args = new ArrayList<>(List.of(Integer.toString(index), "--lock-manager", lockManager.confValue(),
+        "--no-libvirtd"));
     if (startVirtlockd) {
       args.add("--virtlockd");
     }
@@ -71,9 +89,7 @@ public final class LibvirtHost implements AutoCloseable {
       throw new AssertionError("libvirt node " + name + " did not start: " + started);
     }
     long holder = Long.parseLong(script("holder-pid", abs, name).orThrow().stdout().strip());
-    LibvirtHost host = new LibvirtHost(abs, name, index, lockManager, startVirtlockd, holder);
-    host.waitReady();
-    return host;
+    return new LibvirtHost(abs, name, index, lockManager, startVirtlockd, holder);
   }
 
   /** Tears down node {@code name} under {@code base} if an earlier run left it running; a no-op otherwise. */
@@ -180,6 +196,17 @@ public final class LibvirtHost implements AutoCloseable {
   public void waitReady() {
     Await.until("libvirtd of " + name + " answers", Duration.ofSeconds(60),
         () -> virsh(Duration.ofSeconds(10), "version").ok());
+  }
+
+  /** Starts libvirtd (after {@link #startNamespace} or {@link #stopLibvirtd()}) and waits until it answers. */
+  public void startLibvirtd() {
+    script("start-libvirtd", base, name).orThrow();
+    waitReady();
+  }
+
+  /** Stops libvirtd (SIGTERM: its domains run on, and so does whatever serves the lockd socket). */
+  public void stopLibvirtd() {
+    script("stop-libvirtd", base, name).orThrow();
   }
 
   /** Stops libvirtd (SIGTERM: its domains run on) and starts it again, then waits until it answers. */

@@ -169,6 +169,35 @@ class LibvirtHostIT {
     b.destroyVm("vm-same-b").orThrow();
   }
 
+  /**
+   * The way lockwarden's agent will serve a node: a foreground daemon started inside the node's namespace with {@code
+   * enter()}, before libvirtd, here the stock virtlockd; with file_lockspace_dir libvirtd needs it at start
+   * (CREATE_LOCKSPACE), and the lock is on the lockspace's file named by the disk path's SHA-256.
+   */
+  @Test
+  void aDaemonEnteredIntoTheNamespaceServesTheLockdSocketBeforeLibvirtdStarts() throws Exception {
+    Path lockspace = Files.createDirectories(base.resolve("lockspace-c"));
+    try (LibvirtHost c = LibvirtHost.startNamespace(base, "node-c", 2, LockManager.LOCKD, false, lockspace)) {
+      List<String> command = new java.util.ArrayList<>(c.enter());
+      command.addAll(List.of("/usr/sbin/virtlockd", "-f", "/etc/libvirt/virtlockd.conf"));
+      Process daemon = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(c.logDir().resolve("entered-virtlockd.stdio").toFile()).start();
+      Await.until("virtlockd serves " + c.lockdSocket(), WAIT, () -> Files.exists(c.lockdSocket()));
+      c.startLibvirtd();
+
+      Path disk = TestVm.qcow2(c.sharedDir().resolve("lockspace.qcow2"), "16M");
+      c.createVm(TestVm.named("vm-lockspace").disk(disk).build()).orThrow();
+      String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(disk.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+      assertThat(FileLocks.onByte0(lockspace.resolve(hash)))
+          .containsExactly(new FileLocks.Lock("POSIX", "WRITE", daemon.pid(), 0, "0"));
+      assertThat(FileLocks.onByte0(disk)).as("indirect mode: the image itself is not locked").isEmpty();
+      c.destroyVm("vm-lockspace").orThrow();
+      c.close();
+      assertThat(daemon.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("close() ends what was entered").isTrue();
+    }
+  }
+
   private static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
