@@ -233,6 +233,10 @@ case "$cmd" in
     if holder_pid >/dev/null; then
       die "node $name is already running under $base (holder $(holder_pid)); stop it first"
     fi
+    # sun_path holds 107 bytes: the sockets must stay reachable from the root namespace through BASE/NAME/run.
+    longest=$node/run/virtlockd-admin-sock
+    (( ${#longest} <= 107 )) \
+      || die "$node is too long for unix sockets under it (max 107 bytes for $node/run/virtlockd-admin-sock): use a shorter BASE"
     leftover=$(ns_pids | tr '\n' ' ')
     [[ -z "$leftover" ]] || die "processes of an earlier run of $name are still in its namespace ($leftover); stop it first"
     t0=$(now_ms)

@@ -8,11 +8,20 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** Runs a command to its end, within a deadline, capturing its output. */
 public final class Commands {
+  /** Readers of stdout and stderr: blocking reads, so never on the common ForkJoin pool. */
+  private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "command-output");
+    t.setDaemon(true);
+    return t;
+  });
+
   private Commands() {}
 
   /**
@@ -28,8 +37,8 @@ public final class Commands {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + command, e);
     }
-    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()));
-    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()));
+    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(process.getInputStream()), READERS);
+    CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(process.getErrorStream()), READERS);
     long until = System.nanoTime() + deadline.toNanos();
     try {
       if (!process.waitFor(deadline.toNanos(), TimeUnit.NANOSECONDS)) {
