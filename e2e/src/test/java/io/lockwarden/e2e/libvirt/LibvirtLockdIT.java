@@ -45,7 +45,9 @@ class LibvirtLockdIT {
   @BeforeAll
   static void start(ControlPlane controlPlane) throws Exception {
     system = LocalSystem.start(controlPlane, "lockd", Map.of(), Map.of());
-    base = system.base.resolve("libvirt");
+    base = Path.of("target", "libvirt", "LibvirtLockdIT").toAbsolutePath();
+    LibvirtHost.stopLeftover(base, "node-a");
+    LibvirtHost.stopLeftover(base, "node-b");
     Files.createDirectories(base);
     System.out.println("[libvirt] accelerator: " + Accel.detect());
     CompletableFuture<LibvirtHost> startA =
