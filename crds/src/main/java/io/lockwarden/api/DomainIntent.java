@@ -16,11 +16,14 @@ public final class DomainIntent {
    */
   public static String node(SupervisedDomain domain) {
     String placed = domain.getStatus() == null ? null : domain.getStatus().node;
+    if (domain.getSpec() != null && domain.getSpec().attach != null) {
+      // An attached domain runs where libvirt acquired, once the operator has placed it there. Until then it runs
+      // nowhere: a grant made on a placement the spec has already moved away from would go to the old node, whose
+      // libvirt has released the disk and whose QEMU is about to be ended by libvirt.
+      return placed != null && placed.equals(domain.getSpec().attach.node) ? placed : null;
+    }
     if (placed != null || domain.getSpec() == null) {
       return placed;
-    }
-    if (domain.getSpec().attach != null) {
-      return null; // the operator checks the attached node against the placement first
     }
     return domain.getSpec().placement == null ? null : domain.getSpec().placement.nodeName;
   }

@@ -286,7 +286,7 @@ public final class AttachService implements LockService {
 
   static LockdRefusal busy(DomainDisk disk, DiskLease lease, LeaseHolder holder) {
     String what = disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
-    return new LockdRefusal(LockdError.RESOURCE_BUSY, "resource busy: " + what + " (DiskLease "
+    return new LockdRefusal(LockdError.RESOURCE_BUSY, what + " (DiskLease "
         + lease.getMetadata().getName() + ") is held by SupervisedDomain " + holder.domain + " on node " + holder.node
         + " (" + holder.mode + ", epoch " + holder.epoch + ")");
   }

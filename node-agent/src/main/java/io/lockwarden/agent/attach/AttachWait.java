@@ -63,7 +63,7 @@ final class AttachWait {
             LeaseHolder holder = lease.getStatus().holders.stream().filter(h -> !uid.equals(h.uid)).findFirst()
                 .orElse(null);
             return holder != null ? AttachService.busy(disk, lease, holder)
-                : new LockdRefusal(LockdError.RESOURCE_BUSY, "resource busy: DiskLease "
+                : new LockdRefusal(LockdError.RESOURCE_BUSY, "DiskLease "
                     + lease.getMetadata().getName() + " is not granted: " + waiter.reason);
           }
         }

@@ -257,7 +257,7 @@ public final class DomainLifecycle {
     }
     try {
       SupervisorArgs.Attach attach = SupervisorArgs.Attach.parse(recorded);
-      return attach.startTime().equals(io.lockwarden.agent.supervisor.ProcStat.startTime(attach.pid())) ? attach : null;
+      return attach.alive() ? attach : null;
     } catch (RuntimeException e) {
       return null;
     }

@@ -1,7 +1,6 @@
 package io.lockwarden.agent.supervisor;
 
 import java.util.List;
-import java.util.Objects;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 
@@ -20,21 +19,20 @@ final class AttachedProcess implements TrackedProcesses {
 
   private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
 
+  private final SupervisorArgs.Attach attach;
   private final long pid;
-  private final String startTime;
 
   AttachedProcess(SupervisorArgs.Attach attach) {
+    this.attach = attach;
     this.pid = attach.pid();
-    this.startTime = attach.startTime();
   }
 
   long pid() {
     return pid;
   }
 
-  /** Still the process we attached to: same pid, same start time, and not a zombie (a zombie writes nothing). */
   boolean alive() {
-    return Objects.equals(startTime, ProcStat.startTime(pid)) && !"Z".equals(ProcStat.state(pid));
+    return attach.alive();
   }
 
   @Override

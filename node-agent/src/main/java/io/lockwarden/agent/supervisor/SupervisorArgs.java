@@ -52,6 +52,11 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
     String value() {
       return pid + ":" + startTime;
     }
+
+    /** Still that process: same pid, same start time, and not a zombie (a zombie writes nothing). */
+    public boolean alive() {
+      return startTime.equals(ProcStat.startTime(pid)) && !"Z".equals(ProcStat.state(pid));
+    }
   }
 
   /**
