@@ -18,6 +18,7 @@ declare -A bench_titles=(
   [failover]="(e) Fail-over at default timeouts"
   [scale]="(f) Scale: operator memory and resync"
   [agent]="(g) Node agent"
+  [libvirt-migration]="(h) libvirt live migration: QEMU downtime, nop vs lockd"
 )
 
 bench_progress() {

@@ -3,7 +3,8 @@
 # machine, commit, percentiles, ratios to a baseline measured in the same run). Order: a, c, d, e and g on one
 # control plane and one real system started once (RealSystemBenchmarks: the baseline a is measured first, on the
 # fresh control plane, and c, d, e and g are its ratios), then b and f (operator module, simulated agents, each on
-# its own control plane). One system instead of four saves about a minute, which --quick needs:
+# its own control plane), then h (four libvirt nodes and a control plane of its own). One system instead of four saves
+# about a minute, which --quick needs:
 #
 #   a  baseline: sequential status updates with optimistic concurrency (RealSystemBenchmarks)
 #   b  create to Granted, simulated agents (e2e/bench-grants.sh, GrantLatencyBenchmark)
@@ -12,34 +13,39 @@
 #   e  fail-over at default timeouts: node death, cut off with Pause, cut off with Kill (FailoverBenchmark)
 #   f  scale: DiskLeases and domains, operator memory, resync after a restart (ScaleBenchmark)
 #   g  agent: create to running, supervisor and agent memory, idle CPU (AgentBenchmark; alone: e2e/bench-agent.sh)
+#   h  libvirt live migration: QEMU's downtime with lock_manager nop and with lockd served by lockwarden, in one run
+#      (LibvirtMigrationBenchmark; alone: e2e/bench-libvirt.sh; needs root, installs Debian's libvirt and QEMU)
 #
 #   e2e/bench.sh [--quick] [--only LETTERS]
+#   e2e/bench.sh libvirt-migration      the same as --only h
 #
-# --quick runs every item at a small size (under 5 minutes on 2 cores); --only runs some items, e.g. --only ce.
+# --quick runs every item at a small size (under 5 minutes on 2 cores; h adds about 2); --only runs some items, e.g.
+# --only ce.
 # Never part of `mvn verify`.
 set -euo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/bench-lib.sh"
 quick=false
-only=abcdefg
+only=abcdefgh
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=true; shift ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--quick] [--only LETTERS]" >&2; exit 2 ;;
+    libvirt-migration) only=h; shift ;;
+    *) echo "usage: $0 [--quick] [--only LETTERS] | $0 libvirt-migration" >&2; exit 2 ;;
   esac
 done
 
 if $quick; then
   updates=300 grant_domains=100 grant_warmup=30 holders=8 migrations=6 repetitions=1 leases=500 domains=250
-  agent_domains=6 pauses=1 idle_seconds=10
+  agent_domains=6 pauses=1 idle_seconds=10 libvirt_migrations=6
   command="e2e/bench.sh --quick"
 else
   updates=1000 grant_domains=1000 grant_warmup=300 holders=100 migrations=100 repetitions=3 leases=10000 domains=5000
-  agent_domains=100 pauses=3 idle_seconds=20
+  agent_domains=100 pauses=3 idle_seconds=20 libvirt_migrations=30
   command="e2e/bench.sh"
 fi
-[[ $only == abcdefg ]] || command="$command --only $only"
+[[ $only == abcdefgh ]] || command="$command --only $only"
 
 started=$(date +%s)
 bench_build
@@ -69,5 +75,9 @@ fi
 if [[ $only == *f* ]]; then
   bench_progress "== (f) scale, $leases DiskLeases and $domains domains (elapsed $(elapsed))"
   bench_run operator operator.bench.ScaleBenchmark scale "$command" -Dleases="$leases" -Ddomains="$domains"
+fi
+if [[ $only == *h* ]]; then
+  bench_progress "== (h) libvirt live migration, $libvirt_migrations each with lock_manager nop and lockd (elapsed $(elapsed))"
+  bash "$here/bench-libvirt.sh" --migrations "$libvirt_migrations" --command "$command"
 fi
 bench_progress "done in $(elapsed); results in $bench_doc"
