@@ -54,8 +54,9 @@ public final class LibvirtMigrationBenchmark {
   private LibvirtMigrationBenchmark() {}
 
   /** One migration's measurements (ms); the lockd parts are NaN for nop or when a log line was not found. */
-  record Migration(double downtime, double total, double release, double acquire, double toGranted,
-      double grantedToSupervisor, double supervisorToLocked, double lockedToReply, boolean leaseRecreated) {}
+  record Migration(double downtime, double total, double release, double releaseToAcquire, double acquire,
+      double toGranted, double grantedToSupervisor, double supervisorToLocked, double lockedToReply,
+      boolean leaseRecreated) {}
 
   public static void main(String[] args) throws Exception {
     long start = System.nanoTime();
@@ -63,6 +64,14 @@ public final class LibvirtMigrationBenchmark {
     List<String> names = List.of("nop-a", "nop-b", "lk-a", "lk-b");
     for (String name : names) {
       LibvirtHost.stopLeftover(base, name);
+    }
+    // A fresh start: an earlier run's domain definitions (BASE/NODE/etc) and disks would be in the way.
+    if (Files.exists(base)) {
+      try (var paths = Files.walk(base)) {
+        for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
     }
     Files.createDirectories(base);
     progress("accelerator: " + Accel.detect() + "; " + MIGRATIONS + " migrations each (after " + WARMUP
@@ -104,18 +113,32 @@ public final class LibvirtMigrationBenchmark {
           nop.migrate();
           lockd.migrate();
         }
+        nop.failures.clear();
+        lockd.failures.clear();
         List<Migration> nops = new ArrayList<>();
         List<Migration> lockds = new ArrayList<>();
-        for (int i = 0; i < MIGRATIONS; i++) {
-          nops.add(nop.migrate());
-          lockds.add(lockd.migrate());
-          if (i % 5 == 4 || i == MIGRATIONS - 1) {
-            progress(String.format("%d of %d; last downtime nop %.0f ms, lockd %.0f ms (release %.0f, acquire %.0f)",
-                i + 1, MIGRATIONS, nops.get(i).downtime(), lockds.get(i).downtime(), lockds.get(i).release(),
-                lockds.get(i).acquire()));
+        // N that succeeded of each; a failed one is counted, the VM brought back to running, and the next one tried.
+        while (lockds.size() < MIGRATIONS || nops.size() < MIGRATIONS) {
+          if (nop.failures.size() + lockd.failures.size() > MIGRATIONS) {
+            throw new AssertionError("more failed migrations than the " + MIGRATIONS + " asked for: nop "
+                + nop.failures + ", lockd " + lockd.failures);
+          }
+          Migration n = nops.size() < MIGRATIONS ? nop.migrate() : null;
+          Migration l = lockds.size() < MIGRATIONS ? lockd.migrate() : null;
+          if (n != null) {
+            nops.add(n);
+          }
+          if (l != null) {
+            lockds.add(l);
+            if (lockds.size() % 5 == 0 || lockds.size() == MIGRATIONS) {
+              progress(String.format("%d of %d lockd (%d failed), %d nop; last downtime lockd %.0f ms (release %.0f, "
+                  + "acquire %.0f)%s", lockds.size(), MIGRATIONS, lockd.failures.size(), nops.size(), l.downtime(),
+                  l.release(), l.acquire(), nops.isEmpty() ? "" : String.format(", nop %.0f ms",
+                      nops.get(nops.size() - 1).downtime())));
+            }
           }
         }
-        BenchReport.write("libvirt-migration", report(nops, lockds, baseline));
+        BenchReport.write("libvirt-migration", report(nops, lockds, nop.failures, lockd.failures, baseline));
       } finally {
         for (LibvirtHost host : hosts) {
           host.close();
@@ -132,6 +155,8 @@ public final class LibvirtMigrationBenchmark {
     private final String vm;
     private final Path disk;
     private int on;
+    /** Migrations that failed: when, and virsh's error. */
+    final List<String> failures = new ArrayList<>();
 
     Run(LocalSystem system, LibvirtHost a, LibvirtHost b, String vm) {
       this.system = system;
@@ -140,8 +165,20 @@ public final class LibvirtMigrationBenchmark {
       this.disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
     }
 
+    /**
+     * Defined (persistent) on both nodes, started on the first: a migration leaves the source's definition in place (shut
+     * off), so that {@code domjobinfo --completed} can still be asked there; a transient domain would be gone.
+     */
     void startVm() {
       nodes[0].defineVm(TestVm.named(vm).disk(disk).build());
+      // The second definition from the first's XML: the same uuid, which libvirt requires of a migration's target.
+      Path xml = nodes[0].base().resolve("vms").resolve(vm + ".defined.xml");
+      try {
+        Files.writeString(xml, nodes[0].virsh("dumpxml", vm).orThrow().stdout());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      nodes[1].virsh("define", xml.toString()).orThrow();
       nodes[0].startVm(vm).orThrow();
       if (system != null) {
         settled(0);
@@ -153,8 +190,15 @@ public final class LibvirtMigrationBenchmark {
       LibvirtHost target = nodes[1 - on];
       Instant from = Instant.now();
       long t0 = System.nanoTime();
-      source.migrateLive(vm, target, MIGRATE_DEADLINE).orThrow();
+      Result migrated = source.migrateLive(vm, target, MIGRATE_DEADLINE);
       double total = (System.nanoTime() - t0) / 1e6;
+      if (!migrated.ok()) {
+        String error = migrated.stderr().strip().replaceAll("\\s+", " ");
+        failures.add(from + " " + source.name() + " → " + target.name() + ": " + error);
+        progress("migration of " + vm + " from " + source.name() + " to " + target.name() + " failed: " + error);
+        recover(source);
+        return null;
+      }
       Result job = source.virsh("domjobinfo", "--completed", vm).orThrow();
       Instant to = Instant.now();
       Matcher m = DOWNTIME.matcher(job.stdout());
@@ -169,7 +213,7 @@ public final class LibvirtMigrationBenchmark {
       on = 1 - on;
       if (system == null) {
         return new Migration(downtime, total, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-            false);
+            Double.NaN, false);
       }
       SupervisedDomain domain = settled(on);
       return takeApart(downtime, total, from, to, shortName(source), shortName(target), domain);
@@ -177,6 +221,31 @@ public final class LibvirtMigrationBenchmark {
 
     private static String shortName(LibvirtHost host) {
       return host.name().substring("lk-".length());
+    }
+
+    /** After a failed migration: the VM running again on {@code source} (resumed, or started anew). */
+    private void recover(LibvirtHost source) {
+      String state = Await.value(vm + " running again on " + source.name(), Duration.ofSeconds(120), () -> {
+        String now = source.domState(vm);
+        if ("running".equals(now)) {
+          return now;
+        }
+        if ("paused".equals(now)) {
+          source.virsh("resume", vm);
+        } else if (now == null || now.startsWith("shut off")) {
+          source.startVm(vm);
+        }
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return null;
+      });
+      progress(vm + " is " + state + " on " + source.name() + " again");
+      if (system != null) {
+        settled(on);
+      }
     }
 
     /** Waits (untimed) until the lease lists only the VM's node and its domain is placed there. */
@@ -225,7 +294,8 @@ public final class LibvirtMigrationBenchmark {
         // left NaN
       }
       boolean recreated = last(operatorLog, from, to, "event=auto-lease-created", disk.toString()) != null;
-      return new Migration(downtime, total, releaseMs, acquireMs, between(acquireStart, granted),
+      return new Migration(downtime, total, releaseMs, between(time(release), acquireStart), acquireMs,
+          between(acquireStart, granted),
           between(granted, started), between(started, locked), between(locked, acquireEnd), recreated);
     }
   }
@@ -284,7 +354,8 @@ public final class LibvirtMigrationBenchmark {
         Stats.percentile(sorted, 99), sorted[sorted.length - 1]);
   }
 
-  static String report(List<Migration> nops, List<Migration> lockds, double[] baseline) {
+  static String report(List<Migration> nops, List<Migration> lockds, List<String> nopFailures,
+      List<String> lockdFailures, double[] baseline) {
     double[] nopDown = values(nops, Migration::downtime);
     double[] lkDown = values(lockds, Migration::downtime);
     double[] nopTotal = values(nops, Migration::total);
@@ -293,15 +364,15 @@ public final class LibvirtMigrationBenchmark {
     long recreated = lockds.stream().filter(Migration::leaseRecreated).count();
     StringBuilder md = new StringBuilder();
     md.append("One QEMU (1 vCPU, 64 MiB, no OS, one qcow2 disk on virtio-scsi, ").append(Accel.detect())
-        .append(") migrated live (`virsh migrate --live --unsafe`) back and forth between two libvirt nodes\n")
-        .append("(e2e/libvirt/node.sh, each a mount namespace with its own libvirtd, on loopback), ")
+        .append(") migrated live (`virsh migrate --live\n--unsafe`) back and forth between two libvirt nodes ")
+        .append("(e2e/libvirt/node.sh: each a mount namespace with its own libvirtd, on\nloopback), ")
         .append(nops.size()).append(" times with `lock_manager = \"nop\"` and ").append(lockds.size())
-        .append(" times with\n`lock_manager = \"lockd\"` answered by lockwarden's agents inside the nodes (real ")
-        .append("kube-apiserver, etcd and operator; default\ntimeouts), interleaved one by one, after ").append(WARMUP)
-        .append(" warm-up migrations each. Downtime: libvirt's \"Total downtime\" of the completed job\n")
-        .append("(`virsh domjobinfo --completed` on the source), from the source's CPUs stopping to the target's ")
-        .append("running: it brackets\nthe source's RELEASE and the target's ACQUIRE. Total: the `virsh migrate` ")
-        .append("command, start to end. All in ms; percentiles by nearest rank")
+        .append(" times with `lock_manager = \"lockd\"` answered by lockwarden's agents\ninside the nodes (real ")
+        .append("kube-apiserver, etcd and operator; default timeouts), interleaved one by one, after ").append(WARMUP)
+        .append(" warm-up\nmigrations each. Downtime: libvirt's \"Total downtime\" of the completed job (`virsh ")
+        .append("domjobinfo --completed` on the source),\nfrom the source's CPUs stopping to the target's running: it ")
+        .append("brackets the source's RELEASE and the target's ACQUIRE. Total: the\n`virsh migrate` command, start ")
+        .append("to end. All in ms; percentiles by nearest rank")
         .append((int) Math.ceil(0.99 * lockds.size()) >= lockds.size() ? " (with n = " + lockds.size()
             + ", p99 is the largest value)" : "").append(".\n\n")
         .append("| measurement | n | p50 | p99 | max |\n|---|---|---|---|---|\n")
@@ -321,6 +392,8 @@ public final class LibvirtMigrationBenchmark {
         .append("| part of a lockd migration | n | p50 | p99 | max |\n|---|---|---|---|---|\n")
         .append(row("source RELEASE (until no DiskLease lists the domain on the source)", values(lockds,
             Migration::release)))
+        .append(row("RELEASE answered → target ACQUIRE received (libvirt: switch-over, Finish)", values(lockds,
+            Migration::releaseToAcquire)))
         .append(row("target ACQUIRE (until granted and locked by a supervisor)", values(lockds, Migration::acquire)))
         .append(row("… ACQUIRE received → operator grants the target", values(lockds, Migration::toGranted)))
         .append(row("… granted → target agent starts the attach-mode supervisor", values(lockds,
@@ -333,6 +406,14 @@ public final class LibvirtMigrationBenchmark {
         .append(String.format("%nIn %d of %d lockd migrations the operator deleted the disk's automatic DiskLease after "
             + "the source's release and created it\nagain for the target's acquire (`event=auto-lease-created` in the "
             + "migration's window).%n", recreated, lockds.size()));
+    md.append(String.format("%nFailed migrations (not in the figures above; the VM resumed or restarted on the source, "
+        + "then the next one tried): nop %d, lockd %d.%n", nopFailures.size(), lockdFailures.size()));
+    for (String failure : nopFailures) {
+      md.append("- nop: ").append(failure).append('\n');
+    }
+    for (String failure : lockdFailures) {
+      md.append("- lockd: ").append(failure).append('\n');
+    }
     return md.toString();
   }
 }
