@@ -59,12 +59,12 @@ final class AttachWait {
           }
         }
         for (LeaseWaiter waiter : lease.getStatus().waiting) {
-          if (uid.equals(waiter.uid)) {
-            LeaseHolder holder = lease.getStatus().holders.stream().filter(h -> !uid.equals(h.uid)).findFirst()
-                .orElse(null);
-            return holder != null ? AttachService.busy(disk, lease, holder)
-                : new LockdRefusal(LockdError.RESOURCE_BUSY, "DiskLease "
-                    + lease.getMetadata().getName() + " is not granted: " + waiter.reason);
+          // Waiting behind another holder: busy, at once (virtlockd never queues). Waiting for anything else (the
+          // last automatic lease of the path still being deleted, say) passes: the deadline bounds it.
+          LeaseHolder holder = !uid.equals(waiter.uid) ? null : lease.getStatus().holders.stream()
+              .filter(h -> !uid.equals(h.uid)).findFirst().orElse(null);
+          if (holder != null) {
+            return AttachService.busy(disk, lease, holder);
           }
         }
       }
@@ -76,9 +76,11 @@ final class AttachWait {
       }
       pause();
     }
+    String why = view.leases().stream().filter(l -> AttachService.names(l, disk) && l.getStatus() != null)
+        .flatMap(l -> l.getStatus().waiting.stream()).filter(w -> uid.equals(w.uid)).map(w -> w.reason).findFirst()
+        .orElse("no DiskLease lists it as holder or waiter; is the lockwarden operator running?");
     return new LockdRefusal(LockdError.INTERNAL_ERROR, "no grant of " + describe(disk) + " to "
-        + DomainIntent.key(domain) + " on node " + node + " within " + timeout.toSeconds() + " s; is the "
-        + "lockwarden operator running?");
+        + DomainIntent.key(domain) + " on node " + node + " within " + timeout.toSeconds() + " s: " + why);
   }
 
   /** Until no DiskLease of the disk lists the domain on this node: null then, else why not. */
