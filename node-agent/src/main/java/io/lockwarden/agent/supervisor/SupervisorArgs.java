@@ -22,13 +22,13 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
- *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Live|Cold]
+ *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Warm|Cold]
  *     [--cgroup DIR] [--unsafe-disable RULE,...] [--attach PID:STARTTIME]
  *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
  * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
  * process runs as {@code --run-as-uid}/{@code --run-as-gid} when given, else as the supervisor's own user.
- * {@code --incoming} makes a migration target: the process is started stopped (Live) or not at all (Cold), and held
+ * {@code --incoming} makes a migration target: the process is started stopped (Warm) or not at all (Cold), and held
  * until the agent removes the {@code hold} file from the run directory. {@code --cgroup} is the domain's own cgroup v2
  * directory (see {@code DomainProcesses}); without it the supervisor tracks the domain as a child subreaper.
  * {@code --attach} makes an attach-mode supervisor: the domain's process is one another program started (QEMU under
