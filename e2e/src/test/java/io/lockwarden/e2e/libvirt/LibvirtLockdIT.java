@@ -190,6 +190,12 @@ class LibvirtLockdIT {
     Instant acquired = lastLogTime(system.agent("b").log(), "event=lockd-acquire ", vm);
     assertThat(released).as("node-a's release of %s", vm).isNotNull();
     assertThat(acquired).as("node-b's acquire of %s", vm).isNotNull().isAfter(released);
+    String lease = leaseOf(disk).getMetadata().getName();
+    Await.until("a HandedOff Event on " + lease, WAIT, () -> system.admin.v1().events().inAnyNamespace().list()
+        .getItems().stream().anyMatch(e -> lease.equals(e.getInvolvedObject().getName())
+            && "HandedOff".equals(e.getReason()) && e.getMessage().contains("from " + system.node("a"))));
+    Await.until("the hand-off is measured", WAIT, () -> system.operator().get("/metrics")
+        .matches("(?s).*lockwarden_handoff_seconds_count [1-9].*"));
     b.destroyVm(vm).orThrow();
     awaitFree(disk);
   }
