@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,13 +26,24 @@ class LockdWireIT {
   static RealVirtlockd virtlockd;
   static LockdServer ours;
 
+  static String unavailable;
+
   @BeforeAll
   static void start() throws Exception {
-    String why = RealVirtlockd.unavailableBecause();
-    Assumptions.assumeTrue(why == null, "no real virtlockd to compare with: " + why);
+    unavailable = RealVirtlockd.unavailableBecause();
+    if (unavailable != null) {
+      System.out.println("LockdWireIT skipped: no real virtlockd to compare with: " + unavailable);
+      return;
+    }
     virtlockd = RealVirtlockd.start(dir.resolve("virtlockd"));
     ours = new LockdServer(dir.resolve("ours/virtlockd-sock"), LockdServerTest.MY_UID, new RecordingLockService())
         .start();
+  }
+
+  /** Per test, so that each one is reported skipped with the reason. */
+  @BeforeEach
+  void needsVirtlockd() {
+    Assumptions.assumeTrue(unavailable == null, "no real virtlockd to compare with: " + unavailable);
   }
 
   @AfterAll
@@ -48,48 +57,8 @@ class LockdWireIT {
     }
   }
 
-  /** What one side answered, step by step. */
-  static final class Transcript {
-    private final Path socket;
-    final List<String> shapes = new ArrayList<>();
-    final List<String> details = new ArrayList<>();
-
-    Transcript(Path socket) {
-      this.socket = socket;
-    }
-
-    LockdClient connect() throws IOException {
-      return LockdClient.connect(socket);
-    }
-
-    void call(LockdClient client, LockdCall call) throws IOException {
-      send(client, LockdHeader.call(call.procedure().number(), client.nextSerial()), call.encode());
-    }
-
-    void send(LockdClient client, LockdHeader header, byte[] payload) throws IOException {
-      client.send(header, payload);
-      note(client.reply(LockdClient.REPLY_TIMEOUT).map(LockdClient.Reply::toString).orElse("no reply"));
-    }
-
-    /** For a message that virtlockd leaves unanswered: waits a second only (a late answer shows in the next step). */
-    void sendUnanswered(LockdClient client, LockdHeader header, byte[] payload) throws IOException {
-      client.send(header, payload);
-      note(client.reply(Duration.ofSeconds(1)).map(LockdClient.Reply::toString).orElse("no reply"));
-    }
-
-    void raw(LockdClient client, byte[] bytes) throws IOException {
-      client.sendRaw(bytes);
-      note(client.closedByServer(Duration.ofSeconds(5)) ? "connection closed" : "connection open");
-    }
-
-    private void note(String outcome) {
-      details.add(outcome);
-      shapes.add(outcome.replaceAll(" message=.*", ""));
-    }
-  }
-
   interface Scenario {
-    void play(Transcript t) throws IOException;
+    void play(LockdTranscript t) throws IOException;
   }
 
   static LockOwner owner(String name, long pid) {
@@ -107,18 +76,18 @@ class LockdWireIT {
   }
 
   /** Plays the scenario on both daemons, prints both transcripts, and returns {virtlockd's, ours}. */
-  static Transcript[] play(String name, Scenario scenario) throws IOException {
-    Transcript theirs = new Transcript(virtlockd.socket());
-    Transcript mine = new Transcript(ours.socket());
+  static LockdTranscript[] play(String name, Scenario scenario) throws IOException {
+    LockdTranscript theirs = new LockdTranscript(virtlockd.socket());
+    LockdTranscript mine = new LockdTranscript(ours.socket());
     scenario.play(theirs);
     scenario.play(mine);
     System.out.printf("== %s%n  virtlockd: %s%n  lockwarden: %s%n", name, String.join("\n             ",
         theirs.details), String.join("\n             ", mine.details));
-    return new Transcript[] {theirs, mine};
+    return new LockdTranscript[] {theirs, mine};
   }
 
   static void assertSame(String name, Scenario scenario) throws IOException {
-    Transcript[] both = play(name, scenario);
+    LockdTranscript[] both = play(name, scenario);
     assertThat(both[1].shapes).as(name).isEqualTo(both[0].shapes);
   }
 
@@ -267,7 +236,7 @@ class LockdWireIT {
   @Test
   void newCreateAndDeleteResourceAreWhereLockwardenDiffersOnPurpose() throws IOException {
     Path lockspace = Files.createDirectories(dir.resolve("other-lockspace"));
-    Transcript[] both = play("NEW, CREATE_RESOURCE, DELETE_RESOURCE after REGISTER", t -> {
+    LockdTranscript[] both = play("NEW, CREATE_RESOURCE, DELETE_RESOURCE after REGISTER", t -> {
       try (LockdClient c = t.connect()) {
         t.call(c, new LockdCall.Register(owner("vm-new", 3_900_008), 0));
         t.call(c, new LockdCall.New(lockspace.toString(), 0));

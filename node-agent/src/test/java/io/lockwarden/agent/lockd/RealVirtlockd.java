@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * over /run/libvirt: its socket appears in that directory, and nothing of the host's /run is touched.
  */
 final class RealVirtlockd implements AutoCloseable {
-  static final Path BINARY = Path.of("/usr/sbin/virtlockd");
+  /** The virtlockd to compare with; {@code -Dlockwarden.virtlockd=...} points elsewhere (or nowhere, to see the skip). */
+  static final Path BINARY = Path.of(System.getProperty("lockwarden.virtlockd", "/usr/sbin/virtlockd"));
 
   private final Process process;
   private final Path socket;
@@ -36,6 +37,18 @@ final class RealVirtlockd implements AutoCloseable {
     }
     if (!Files.isExecutable(Path.of("/usr/bin/unshare"))) {
       return "unshare (util-linux) is missing";
+    }
+    try {
+      Process probe = new ProcessBuilder("unshare", "--mount", "true").redirectErrorStream(true).start();
+      if (!probe.waitFor(10, TimeUnit.SECONDS) || probe.exitValue() != 0) {
+        return "this machine allows no private mount namespace: "
+            + new String(probe.getInputStream().readAllBytes()).trim();
+      }
+    } catch (IOException e) {
+      return "unshare cannot run: " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
     }
     return null;
   }
