@@ -77,13 +77,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
   private final Map<String, Long> firstAsked = new ConcurrentHashMap<>();
   /** lease/uid to the monotonic time a holder's domain was first found gone. */
   private final Map<String, Long> goneSince = new ConcurrentHashMap<>();
-  /** lease/uid -> the last release (node, nanoTime), to see a grant on another node as one hand-off. */
-  private final Map<String, Release> lastRelease = new ConcurrentHashMap<>();
-
-  private record Release(String node, long epoch, long at) {}
-
-  /** A release and a grant elsewhere further apart than this are two events, not one hand-off. */
-  private static final Duration HAND_OFF_WINDOW = Duration.ofMinutes(2);
+  private final ReleaseThenGrant releaseThenGrant = new ReleaseThenGrant();
   private IndexerResourceCache<DiskLease> leases;
   private InformerEventSource<SupervisedDomain, DiskLease> domains;
 
@@ -407,7 +401,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
           removal.reason());
       String message = h.domain + " on " + h.node + " at epoch " + h.epoch + ": " + removal.reason();
       if ("Released".equals(removal.reason())) {
-        lastRelease.put(name + "/" + h.uid, new Release(h.node, h.epoch == null ? 0 : h.epoch, System.nanoTime()));
+        releaseThenGrant.released(name, h, System.nanoTime());
         events.normal(written, "Released", message);
       } else {
         events.warning(written, "Revoked", message);
@@ -426,19 +420,17 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       log.info("event=granted lease={} domain={} node={} epoch={} mode={} latencyMillis={}", name, h.domain, h.node,
           h.epoch, h.mode, latency.toMillis());
       events.normal(written, "Granted", h.mode + " to " + h.domain + " on " + h.node + " at epoch " + h.epoch);
-      Release released = lastRelease.remove(name + "/" + h.uid);
-      long now = System.nanoTime();
-      if (released != null && !released.node().equals(h.node) && now - released.at() < HAND_OFF_WINDOW.toNanos()) {
-        Duration gap = Duration.ofNanos(now - released.at());
-        metrics.releaseThenGrant(gap);
+      ReleaseThenGrant.HandOff handOff = releaseThenGrant.granted(name, h, System.nanoTime());
+      if (handOff != null) {
+        metrics.releaseThenGrant(handOff.gap());
         log.info("event=handed-off lease={} domain={} from={} fromEpoch={} to={} epoch={} kind=release-then-grant "
-            + "gapMillis={}", name, h.domain, released.node(), released.epoch(), h.node, h.epoch, gap.toMillis());
-        events.normal(written, "HandedOff", h.domain + " moved from " + released.node() + " (epoch "
-            + released.epoch() + ", released) to " + h.node + " at epoch " + h.epoch + ", " + gap.toMillis()
-            + " ms after the release");
+            + "gapMillis={}", name, h.domain, handOff.from(), handOff.fromEpoch(), h.node, h.epoch,
+            handOff.gap().toMillis());
+        events.normal(written, "HandedOff", h.domain + " moved from " + handOff.from() + " (epoch "
+            + handOff.fromEpoch() + ", released) to " + h.node + " at epoch " + h.epoch + ", "
+            + handOff.gap().toMillis() + " ms after the release");
       }
     }
-    lastRelease.values().removeIf(r -> System.nanoTime() - r.at() > HAND_OFF_WINDOW.toNanos());
     Set<String> wasWaiting = new HashSet<>();
     if (before.getStatus() != null) {
       before.getStatus().waiting.forEach(w -> wasWaiting.add(w.uid));
