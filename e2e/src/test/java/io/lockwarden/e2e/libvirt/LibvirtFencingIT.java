@@ -28,10 +28,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * libvirt's QEMU when its node agent is down, killed or hung (issue #14, tests 7 and 9): one libvirt node (node-a) with
- * its agent inside it, and node-c for a launched domain that wants the same disk. fenceTimeout 10 s (time for a
- * killed agent to come back, even on a busy machine), operator nodeTimeout 12 s + grace 1 s (TIME-2: 10.2 s &lt; 13 s),
- * and pauseTimeout 1 s, so that a hung agent's QEMU is paused at 10 s and killed at 11 s, before its grant may move at
- * 13 s.
+ * its agent inside it, and node-c for a launched domain that wants the same disk. fenceTimeout 20 s (time for a
+ * killed agent to come back even on a busy machine, where a JVM start has taken 10 s), operator nodeTimeout 22 s +
+ * grace 1 s (TIME-2: 20.2 s &lt; 23 s), and pauseTimeout 1 s, so that a hung agent's QEMU is paused at 20 s and killed
+ * at 21 s, before its grant may move at 23 s.
  */
 @ExtendWith(ControlPlaneExtension.class)
 class LibvirtFencingIT {
@@ -44,9 +44,9 @@ class LibvirtFencingIT {
 
   @BeforeAll
   static void start(ControlPlane controlPlane) throws Exception {
-    Map<String, String> timing = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s", "LOCKWARDEN_FENCE_TIMEOUT", "10s",
+    Map<String, String> timing = Map.of("LOCKWARDEN_RENEW_INTERVAL", "1s", "LOCKWARDEN_FENCE_TIMEOUT", "20s",
         "LOCKWARDEN_PAUSE_TIMEOUT", "1s");
-    system = LocalSystem.start(controlPlane, "lvfence", Map.of("LOCKWARDEN_NODE_TIMEOUT", "12s", "LOCKWARDEN_GRACE", "1s"),
+    system = LocalSystem.start(controlPlane, "lvfence", Map.of("LOCKWARDEN_NODE_TIMEOUT", "22s", "LOCKWARDEN_GRACE", "1s"),
         timing);
     base = Path.of("target", "libvirt", "LibvirtFencingIT").toAbsolutePath();
     LibvirtHost.stopLeftover(base, "node-a");
