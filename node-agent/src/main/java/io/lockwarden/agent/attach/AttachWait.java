@@ -69,6 +69,14 @@ final class AttachWait {
         }
       }
       SupervisedDomain cached = domains.cached(uid);
+      if (cached != null && cached.getMetadata().getGeneration() < domain.getMetadata().getGeneration()) {
+        cached = null; // the cache has not seen our own write yet: what it says predates this call
+      }
+      if (cached != null && cached.getSpec() != null && cached.getSpec().attach != null
+          && cached.getSpec().attach.node != null && !node.equals(cached.getSpec().attach.node)) {
+        return new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(cached)
+            + " was taken by node " + cached.getSpec().attach.node + " meanwhile");
+      }
       if (cached != null && DomainIntent.refused(cached)) {
         return new LockdRefusal(LockdError.OPERATION_DENIED, "node " + node + " refuses the disk of "
             + DomainIntent.key(cached) + ": " + cached.getStatus().conditions.stream()
@@ -97,7 +105,7 @@ final class AttachWait {
     }
     return new LockdRefusal(LockdError.INTERNAL_ERROR, "the release of " + describe(disk) + " by "
         + DomainIntent.key(domain) + " on node " + node + " is not recorded within " + timeout.toSeconds()
-        + " s; the disk stays held");
+        + " s: the disk has left the spec, and its grant goes once the supervisor has let go of it");
   }
 
   /** Whether the supervisor reports holding any lock. */

@@ -53,9 +53,9 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
       return pid + ":" + startTime;
     }
 
-    /** Still that process: same pid, same start time, and not a zombie (a zombie writes nothing). */
+    /** Still that process, able to write (see {@link ProcStat#runs}). */
     public boolean alive() {
-      return startTime.equals(ProcStat.startTime(pid)) && !"Z".equals(ProcStat.state(pid));
+      return ProcStat.runs(pid, startTime);
     }
   }
 

@@ -287,7 +287,8 @@ public final class SupervisorMain {
       }
     } else if (holding) {
       return; // stopping every process for the hand-off: the deadline is not the concern of these few milliseconds
-    } else if (!paused && now > deadline) {
+    } else if (!paused && now > deadline && (attached == null || !locks.lines().isEmpty())) {
+      // (An attached process holding no lock of ours, suspended or not yet given its disks, is not ours to pause.)
       if (args.onLeaseLoss() == LeaseLossAction.Kill) {
         processes.killAll();
         log("event=fenced action=kill");
