@@ -76,23 +76,32 @@ public final class AgentMain {
    * the agent has adopted its supervisors and synced its caches, so that the first call sees what runs.
    */
   private static LockdServer serveLibvirt(AgentConfig config, KubernetesClient client, NodeAgent agent,
-      NodePolicy policy) throws java.io.IOException {
-    AttachConfig attach = AttachConfig.from(System.getenv());
-    if (attach.socket() == null) {
+      NodePolicy policy) {
+    if (config.lockdSocket() == null) {
       return null;
     }
+    AttachConfig attach = AttachConfig.from(System.getenv());
     AttachService service = new AttachService(config.nodeName(),
         new AttachedDomains(client, agent.view(), attach.namespace()), agent.view(),
         config.runDir().resolve("domains"), policy, attach.declaredOnly(), attach.timeout());
     int uid = jnr.posix.POSIXFactory.getNativePOSIX().getuid();
-    LockdServer server = new LockdServer(attach.socket(), uid, service).start();
+    LockdServer server;
+    try {
+      server = new LockdServer(config.lockdSocket(), uid, service).start();
+    } catch (java.io.IOException e) {
+      // The agent's own domains do not depend on it: say so loudly, and go on supervising them.
+      log.error("event=lockd-unavailable node={} socket={} error=\"{}\" note=libvirt cannot use this node's agent as "
+          + "its lock manager; set LOCKWARDEN_LOCKD_SOCKET=none where libvirt is not used", config.nodeName(),
+          config.lockdSocket(), e.getMessage());
+      return null;
+    }
     java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "attach-sweep");
       thread.setDaemon(true);
       return thread;
     }).scheduleWithFixedDelay(service::sweep, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     log.info("event=lockd-serving node={} socket={} namespace={} declaredOnly={} permittedUid={}", config.nodeName(),
-        attach.socket(), attach.namespace(), attach.declaredOnly(), uid);
+        config.lockdSocket(), attach.namespace(), attach.declaredOnly(), uid);
     return server;
   }
 }

@@ -17,4 +17,11 @@ public class AttachSpec {
    */
   @Size(max = 253)
   public String node;
+
+  /**
+   * The process libvirt runs the domain as on that node, as PID:STARTTIME; written with every acquire, so that a
+   * change made for an earlier process (removing the disks of a QEMU that has ended) cannot land over a later one's.
+   */
+  @Size(max = 64)
+  public String process;
 }

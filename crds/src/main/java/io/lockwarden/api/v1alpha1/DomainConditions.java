@@ -18,6 +18,12 @@ public final class DomainConditions {
    */
   public static final String UNPLUG_PENDING = "UnplugPending";
 
+  /**
+   * An attached domain (spec.attach): its process, started by libvirt, is watched and fenced by a supervisor on its
+   * node. Written by the agent.
+   */
+  public static final String ATTACHED = "Attached";
+
   /** Running=False for good: the process exited and its restart policy will not start it again. */
   public static final String REASON_COMPLETED = "Completed";
   /**

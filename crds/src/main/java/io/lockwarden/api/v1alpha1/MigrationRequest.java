@@ -12,6 +12,6 @@ public class MigrationRequest {
   @Size(min = 1, max = 253)
   public String targetNode;
 
-  @Default("Live")
+  @Default("Warm")
   public MigrationMode mode;
 }

@@ -37,7 +37,7 @@ public class MigrationStatus {
     public String node;
     /** The migration this report is about (its {@code startedAt}): the operator ignores a report about another one. */
     public String startedAt;
-    /** The incoming supervisor holds the Shared and ReadOnly locks and, for Live, a stopped process. */
+    /** The incoming supervisor holds the Shared and ReadOnly locks and, for Warm, a stopped process. */
     public Boolean ready;
     /** Wall-clock milliseconds at which the target's process ran with every lock held. */
     public Long runningAtMillis;

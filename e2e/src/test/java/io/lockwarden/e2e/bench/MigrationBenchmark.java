@@ -10,7 +10,7 @@ import io.lockwarden.testing.bench.Stats;
 import java.time.Duration;
 
 /**
- * Live migration blackout (status.migration.handoffMillis: from the source's release to the target running with
+ * Warm migration blackout (status.migration.handoffMillis: from the source's release to the target running with
  * every lock) over N migrations of one domain back and forth between two real agents, beside a baseline measured in
  * the same run (one optimistic-concurrency status update). Writes target/bench/migration.md. Run by
  * e2e/bench-migration.sh and e2e/bench.sh, never as a test.
@@ -28,14 +28,14 @@ public final class MigrationBenchmark {
     SupervisedDomain domain = system.workload("vm", "a", system.exclusive("vm.img"), system.shared("data.img"));
     system.create(domain);
     system.awaitRunning("vm", "a");
-    progress(MIGRATIONS + " Live migrations of " + system.key("vm") + " between " + system.node("a") + " and "
+    progress(MIGRATIONS + " Warm migrations of " + system.key("vm") + " between " + system.node("a") + " and "
         + system.node("b"));
     double[] blackout = new double[MIGRATIONS];
     double[] total = new double[MIGRATIONS];
     for (int i = 0; i < MIGRATIONS; i++) {
       String target = system.node(i % 2 == 0 ? "b" : "a");
       long start = System.nanoTime();
-      system.patch("vm", "{\"spec\":{\"migration\":{\"targetNode\":\"" + target + "\",\"mode\":\"Live\"}}}");
+      system.patch("vm", "{\"spec\":{\"migration\":{\"targetNode\":\"" + target + "\",\"mode\":\"Warm\"}}}");
       SupervisedDomain done = Await.value("migration " + i + " completed", Duration.ofSeconds(60), () -> {
         SupervisedDomain d = system.domain("vm");
         MigrationStatus m = d.getStatus().migration;
@@ -50,14 +50,14 @@ public final class MigrationBenchmark {
     }
     system.delete("vm");
     system.awaitGone("vm");
-    return "One domain running the demo workload (one Exclusive and one Shared disk) migrated Live back and forth\n"
+    return "One domain running the demo workload (one Exclusive and one Shared disk) migrated Warm back and forth\n"
         + "between two real agents (a and b of the suite's three, default timeouts), one after the other. The blackout\n"
         + "is `status.migration.handoffMillis`: from the moment the source's supervisor stopped the process and\n"
         + "released its Exclusive locks to the moment the target's supervisor held every lock and continued the process\n"
         + "(both wall-clock, same host). The goal is p99 ≤ 100 ms.\n\n"
         + Stats.TABLE_HEADER
         + Stats.baselineRow(baseline)
-        + Stats.row("hand-off blackout (handoffMillis, ms), Live", blackout, baseline)
+        + Stats.row("hand-off blackout (handoffMillis, ms), Warm", blackout, baseline)
         + Stats.row("request to Completed (prepare + hand-off, ms)", total, baseline);
   }
 }

@@ -145,7 +145,7 @@ final class Workloads {
     }
     List<String> targets = nodes.stream().map(system::node).filter(n -> !n.equals(d.getStatus().node)).toList();
     String target = targets.get(random.nextInt(targets.size()));
-    String mode = random.nextInt(4) == 0 ? "Cold" : "Live";
+    String mode = random.nextInt(4) == 0 ? "Cold" : "Warm";
     String name = d.getMetadata().getName();
     system.patch(name, "{\"spec\":{\"migration\":{\"targetNode\":\"" + target + "\",\"mode\":\"" + mode + "\"}}}");
     return "migrate " + name + " to " + target + " " + mode;

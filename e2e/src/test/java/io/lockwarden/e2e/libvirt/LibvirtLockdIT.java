@@ -59,11 +59,15 @@ class LibvirtLockdIT {
     } finally {
       b = startB.join();
     }
+    Files.createDirectories(both());
+    Files.createDirectories(aOnly());
     String prefixes = base.resolve("shared") + "," + base.resolve("private") + "," + system.disks;
+    // node-b's policy allows the shared disks under shared/both only: a disk under shared/a-only is one it refuses.
+    String prefixesOfB = both() + "," + base.resolve("private") + "," + system.disks;
     for (LibvirtHost host : List.of(a, b)) {
       system.startAgent(shortName(host), system.kubeconfig(), Map.of("LOCKWARDEN_LOCKD_SOCKET",
           "/run/libvirt/virtlockd-sock", "LOCKWARDEN_LIBVIRT_NAMESPACE", system.apps,
-          "LOCKWARDEN_ALLOWED_PATH_PREFIXES", prefixes), host.enter());
+          "LOCKWARDEN_ALLOWED_PATH_PREFIXES", host == a ? prefixes : prefixesOfB), host.enter());
     }
     system.startAgent("c", Map.of("LOCKWARDEN_ALLOWED_PATH_PREFIXES", prefixes));
     system.awaitNodesAlive(3);
@@ -85,7 +89,7 @@ class LibvirtLockdIT {
   @Test
   void virshStartHoldsTheDiskLeaseOnThisNodeAndLocksByteZero() throws Exception {
     String vm = TestObjects.uniqueName("start");
-    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
 
     a.startVm(vm).orThrow();
@@ -107,7 +111,7 @@ class LibvirtLockdIT {
   @Test
   void destroyAndAKilledQemuReleaseEverything() throws Exception {
     String vm = TestObjects.uniqueName("end");
-    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
     awaitHolder(disk, "a");
@@ -148,7 +152,7 @@ class LibvirtLockdIT {
     assertThat(b.domState(second)).isEqualTo("shut off");
     a.destroyVm(first).orThrow();
 
-    Path shared = TestVm.raw(a.sharedDir().resolve(TestObjects.uniqueName("launched") + ".raw"), 1 << 20);
+    Path shared = TestVm.raw(both().resolve(TestObjects.uniqueName("launched") + ".raw"), 1 << 20);
     LocalSystem.ownedByDomains(shared);
     String launched = TestObjects.uniqueName("launched");
     system.create(system.workload(launched, "c", new DomainDisk(shared.toString(), AccessMode.Exclusive)));
@@ -171,7 +175,7 @@ class LibvirtLockdIT {
   @Test
   void aLiveMigrationMovesTheLeaseWithAHigherEpoch() throws Exception {
     String vm = TestObjects.uniqueName("mig");
-    Path disk = TestVm.qcow2(a.sharedDir().resolve(vm + ".qcow2"), "16M");
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
     long before = awaitHolder(disk, "a").epoch;
@@ -186,11 +190,115 @@ class LibvirtLockdIT {
     Instant acquired = lastLogTime(system.agent("b").log(), "event=lockd-acquire ", vm);
     assertThat(released).as("node-a's release of %s", vm).isNotNull();
     assertThat(acquired).as("node-b's acquire of %s", vm).isNotNull().isAfter(released);
+    String lease = leaseOf(disk).getMetadata().getName();
+    Await.until("a HandedOff Event on " + lease, WAIT, () -> system.admin.v1().events().inAnyNamespace().list()
+        .getItems().stream().anyMatch(e -> lease.equals(e.getInvolvedObject().getName())
+            && "HandedOff".equals(e.getReason()) && e.getMessage().contains("from " + system.node("a"))));
+    Await.until("the hand-off is measured", WAIT, () -> system.operator().get("/metrics")
+        .matches("(?s).*lockwarden_handoff_seconds_count [1-9].*"));
     b.destroyVm(vm).orThrow();
     awaitFree(disk);
   }
 
+  /** Test 2: virsh suspend releases every disk after QEMU stopped; resume takes them again, the same QEMU runs on. */
+  @Test
+  void suspendReleasesAndResumeAcquiresAgain() throws Exception {
+    String vm = TestObjects.uniqueName("suspend");
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+    a.startVm(vm).orThrow();
+    long epoch = awaitHolder(disk, "a").epoch;
+    long qemu = a.qemuPid(vm);
+
+    a.virsh("suspend", vm).orThrow();
+    awaitFree(disk);
+    assertThat(a.domState(vm)).isEqualTo("paused");
+
+    a.virsh("resume", vm).orThrow();
+    assertThat(awaitHolder(disk, "a").epoch).isGreaterThan(epoch);
+    assertThat(a.domState(vm)).isEqualTo("running");
+    assertThat(a.qemuPid(vm)).isEqualTo(qemu);
+    a.destroyVm(vm).orThrow();
+    awaitFree(disk);
+  }
+
+  /** Test 2: a SCSI hot-plug takes the new disk's lease before QEMU opens it; the unplug gives it back. */
+  @Test
+  void aScsiHotPlugAcquiresAndTheUnplugReleases() throws Exception {
+    String vm = TestObjects.uniqueName("plug");
+    Path root = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
+    Path extra = TestVm.qcow2(both().resolve(vm + "-extra.qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(root).build());
+    a.startVm(vm).orThrow();
+    awaitHolder(root, "a");
+
+    a.attachDisk(vm, extra, "sdb", TestVm.Format.QCOW2, false).orThrow();
+    awaitHolder(extra, "a");
+    assertThat(OfdLocks.isBusy(extra, LockMode.READ)).isTrue();
+
+    a.detachDisk(vm, "sdb").orThrow();
+    awaitFree(extra);
+    assertThat(OfdLocks.isBusy(extra, LockMode.WRITE)).isFalse();
+    assertThat(leaseOf(root).getStatus().holders).extracting(h -> h.node).containsExactly(system.node("a"));
+    a.destroyVm(vm).orThrow();
+  }
+
+  /**
+   * Test 6: a migration whose target cannot take the disk (node-b's policy refuses its path): the target's acquire
+   * fails after the source released, libvirt ends the target and the source takes the disk again and runs on.
+   */
+  @Test
+  void aMigrationTheTargetCannotLockLeavesTheVmRunningOnNodeA() throws Exception {
+    String vm = TestObjects.uniqueName("stay");
+    Path disk = TestVm.qcow2(aOnly().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+    a.startVm(vm).orThrow();
+    long epoch = awaitHolder(disk, "a").epoch;
+
+    Result refused = a.migrateLive(vm, b, WAIT);
+
+    assertThat(refused.ok()).as("%s", refused).isFalse();
+    assertThat(a.domState(vm)).isEqualTo("running");
+    assertThat(b.domState(vm)).isNull();
+    assertThat(awaitHolder(disk, "a").epoch).isGreaterThanOrEqualTo(epoch);
+    assertThat(leaseOf(disk).getStatus().holders).hasSize(1);
+    a.destroyVm(vm).orThrow();
+    awaitFree(disk);
+  }
+
+  /** Test 8: a libvirtd restart changes nothing: same QEMU, same grant, same lock. */
+  @Test
+  void aLibvirtdRestartChangesNothing() throws Exception {
+    String vm = TestObjects.uniqueName("restart");
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
+    a.defineVm(TestVm.named(vm).disk(disk).build());
+    a.startVm(vm).orThrow();
+    LeaseHolder before = awaitHolder(disk, "a");
+    long qemu = a.qemuPid(vm);
+
+    a.restartLibvirtd();
+
+    assertThat(a.domState(vm)).isEqualTo("running");
+    assertThat(a.qemuPid(vm)).isEqualTo(qemu);
+    LeaseHolder after = awaitHolder(disk, "a");
+    assertThat(after.epoch).isEqualTo(before.epoch);
+    assertThat(after.grantedAt).isEqualTo(before.grantedAt);
+    assertThat(OfdLocks.isBusy(disk, LockMode.READ)).isTrue();
+    a.destroyVm(vm).orThrow();
+    awaitFree(disk);
+  }
+
   // ---- helpers ----
+
+  /** Shared storage both nodes' policies allow. */
+  private static Path both() {
+    return base.resolve("shared").resolve("both");
+  }
+
+  /** Shared storage node-b's policy refuses. */
+  private static Path aOnly() {
+    return base.resolve("shared").resolve("a-only");
+  }
 
   private static String shortName(LibvirtHost host) {
     return host.name().substring("node-".length());
@@ -220,9 +328,10 @@ class LibvirtLockdIT {
   }
 
   private static void awaitFree(Path disk) {
+    // An automatic DiskLease nobody uses any more is deleted: gone counts as free.
     Await.until(disk + " held by nobody", WAIT, () -> {
       DiskLease lease = leaseOf(disk);
-      return lease != null && lease.getStatus() != null && lease.getStatus().holders.isEmpty();
+      return lease == null || lease.getStatus() != null && lease.getStatus().holders.isEmpty();
     });
   }
 

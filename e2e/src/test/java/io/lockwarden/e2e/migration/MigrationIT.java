@@ -61,7 +61,7 @@ class MigrationIT {
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     long rootEpoch = system.holders(root).get(0).epoch;
 
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
 
     SupervisedDomain done = awaitMigration(vm, MigrationStatus.COMPLETED);
     SupervisedDomain onB = system.awaitRunning(vm, "b");
@@ -113,7 +113,7 @@ class MigrationIT {
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     system.agent("b").freeze(); // the target never gets ready: the migration stays in Preparing
 
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     awaitMigration(vm, MigrationStatus.PREPARING);
     system.patch(vm, "{\"spec\":{\"migration\":null}}");
 
@@ -135,7 +135,7 @@ class MigrationIT {
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     system.agent("b").freeze();
 
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     SupervisedDomain cancelled = awaitMigration(vm, MigrationStatus.CANCELLED);
 
     assertThat(cancelled.getStatus().migration.message).contains("died while preparing");
@@ -166,7 +166,7 @@ class MigrationIT {
         "print('locked', flush=True)",
         "time.sleep(3600)"), system.disk(root)).redirectErrorStream(true).start();
     try {
-      migrate(vm, "b", "Live");
+      migrate(vm, "b", "Warm");
       SupervisedDomain failed = awaitMigration(vm, MigrationStatus.FAILED);
       assertThat(failed.getStatus().migration.message).contains("rolled back").contains("locked outside lockwarden");
       LeaseHolder back = Await.value("the grant back on a", LocalSystem.WAIT, () -> {
@@ -196,7 +196,7 @@ class MigrationIT {
     system.awaitRunning(vm, "a");
     long epoch = system.holders(root).get(0).epoch;
     system.agent("b").freeze(); // the hand-off cannot finish while the target's agent hangs
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     awaitMigration(vm, MigrationStatus.PREPARING);
     system.operator().kill();
     system.agent("b").thaw();
@@ -216,7 +216,7 @@ class MigrationIT {
     system.create(system.workload(vm, "a", system.exclusive(root)));
     SupervisedDomain onA = system.awaitRunning(vm, "a");
 
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     system.agent("b").kill(); // wherever the migration is: before, while or after the target prepares
     system.startAgent("b");
 
@@ -236,7 +236,7 @@ class MigrationIT {
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     long epoch = system.holders(root).get(0).epoch;
 
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     system.agent("a").kill(); // wherever the migration is: the source's part is read back from its supervisor
     system.startAgent("a");
 
@@ -259,7 +259,7 @@ class MigrationIT {
     SupervisedDomain onA = system.awaitRunning(vm, "a");
     String uid = onA.getMetadata().getUid();
     long epoch = system.holders(root).get(0).epoch;
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     // Hang the target's held copy, so that the hand-off is caught between the source's release and the target's run.
     SupervisorState prepared = Await.value("the target's prepared copy", LocalSystem.WAIT, () -> {
       SupervisorState s = system.supervisorState("b", uid);
@@ -306,7 +306,7 @@ class MigrationIT {
     long epoch = system.holders(root).get(0).epoch;
     // Hang the source's supervisor: it cannot release, so the source node dies holding its locks.
     Signals.send("STOP", onA.getStatus().supervisorPid);
-    migrate(vm, "b", "Live");
+    migrate(vm, "b", "Warm");
     awaitMigration(vm, MigrationStatus.HANDING_OFF);
 
     system.powerOff("a", onA);

@@ -103,7 +103,7 @@ class StaleResumeIT {
 
   private record Cut(String vm, String file, long sourcePid) {}
 
-  /** A Live migration; as soon as the target's process has written, the target can no longer talk to the API server. */
+  /** A Warm migration; as soon as the target's process has written, the target can no longer talk to the API server. */
   private static Cut targetRunsThenIsCutOff(String source, String target) {
     LocalSystem s = system;
     String file = uniqueName("root") + ".img";
@@ -115,7 +115,7 @@ class StaleResumeIT {
     s.create(domain);
     long sourcePid = s.awaitRunning(vm, source).getStatus().pid;
 
-    s.patch(vm, "{\"spec\":{\"migration\":{\"targetNode\":\"" + s.node(target) + "\",\"mode\":\"Live\"}}}");
+    s.patch(vm, "{\"spec\":{\"migration\":{\"targetNode\":\"" + s.node(target) + "\",\"mode\":\"Warm\"}}}");
     Await.until("the target writes", LocalSystem.WAIT, () -> s.records(file).stream()
         .anyMatch(r -> r.contains("\"node\":\"" + s.node(target) + "\"")));
     proxies.get(target).mode(TcpProxy.Mode.MUTE_CLIENT);

@@ -51,6 +51,8 @@ public final class AttachService implements LockService {
   private final NodePolicy policy;
   private final boolean declaredOnly;
   private final AttachWait waits;
+  /** How long the end of a lifetime connection waits for its process to be gone before it lets the sweep finish. */
+  private static final Duration LIFETIME_END_WAIT = Duration.ofSeconds(10);
 
   public AttachService(String node, AttachedDomains domains, ClusterView view, Path domainsDir, NodePolicy policy,
       boolean declaredOnly, Duration timeout) {
@@ -97,9 +99,12 @@ public final class AttachService implements LockService {
       throws LockdRefusal {
     SupervisedDomain domain = registered(owner);
     DomainDisk disk = LibvirtResources.diskFor(lockspace, resource, shared, view.leases());
-    if (disk.path != null) {
+    String path = disk.path != null ? disk.path : view.leases().stream()
+        .filter(l -> l.getMetadata().getName().equals(disk.leaseName) && l.getSpec() != null)
+        .map(l -> l.getSpec().path).findFirst().orElse(null);
+    if (path != null) {
       try {
-        policy.canonicalDisk(disk.path);
+        policy.canonicalDisk(path); // refused at once, not after the wait: the supervisor would never lock it
       } catch (NodePolicy.Refused e) {
         throw new LockdRefusal(LockdError.OPERATION_DENIED, e.getMessage());
       }
@@ -133,28 +138,46 @@ public final class AttachService implements LockService {
         }
       }
     }
-    recordProcess(domain, owner);
+    String process = recordProcess(domain, owner);
+    boolean[] added = new boolean[1];
+    String[] claimedBy = new String[1];
     SupervisedDomain updated = domains.update(domain, latest -> {
+      AttachSpec attach = latest.getSpec().attach == null ? new AttachSpec() : latest.getSpec().attach;
       List<DomainDisk> disks = latest.getSpec().disks == null ? new ArrayList<>()
           : new ArrayList<>(latest.getSpec().disks);
+      if (attach.node != null && !node.equals(attach.node) && !disks.isEmpty()) {
+        // Another node's libvirt has asked for disks of this domain and not released them: never take the domain
+        // from under it (two starts of one uuid on two nodes; a migration's target always comes after the release).
+        claimedBy[0] = attach.node;
+        added[0] = false;
+        return null;
+      }
+      claimedBy[0] = null;
       boolean present = disks.stream().anyMatch(d -> LibvirtResources.sameDisk(d, disk) && d.mode == disk.mode);
-      if (present && latest.getSpec().attach != null && node.equals(latest.getSpec().attach.node)) {
+      added[0] = !present;
+      if (present && node.equals(attach.node) && process.equals(attach.process)) {
         return null;
       }
       disks.removeIf(d -> LibvirtResources.sameDisk(d, disk));
       disks.add(disk);
       latest.getSpec().disks = disks;
-      if (latest.getSpec().attach == null) {
-        latest.getSpec().attach = new AttachSpec();
-      }
-      latest.getSpec().attach.node = node;
+      attach.node = node;
+      attach.process = process; // written even when nothing else changes: see AttachSpec.process and sweep()
+      latest.getSpec().attach = attach;
       return latest;
     });
+    if (claimedBy[0] != null) {
+      throw new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(updated)
+          + " has disks asked for on node " + claimedBy[0] + " (spec.attach.node); it moves to " + node
+          + " only once they are released there");
+    }
     log.info("event=lockd-acquire domain={} node={} resource={} mode={} generation={}", DomainIntent.key(updated),
         node, resource, disk.mode, updated.getMetadata().getGeneration());
     LockdRefusal refusal = waits.grantedAndLocked(updated, disk);
     if (refusal != null) {
-      withdraw(updated, disk);
+      if (added[0]) {
+        withdraw(updated, disk); // only what this call added: a disk held before it stays held
+      }
       log.warn("event=lockd-acquire-refused domain={} node={} resource={} error=\"{}\"", DomainIntent.key(updated),
           node, resource, refusal.getMessage());
       throw refusal;
@@ -166,6 +189,11 @@ public final class AttachService implements LockService {
     SupervisedDomain domain = domains.find(owner.uuid());
     if (domain == null || domain.getSpec().attach == null) {
       return; // releasing what is not held is harmless, as with virtlockd's callers
+    }
+    if (!node.equals(domain.getSpec().attach.node)) {
+      log.info("event=lockd-release-elsewhere domain={} node={} resource={} attachedNode={} note=nothing of it is "
+          + "held here", DomainIntent.key(domain), node, resource, domain.getSpec().attach.node);
+      return;
     }
     DomainDisk disk = LibvirtResources.diskFor(lockspace, resource, false, view.leases());
     withdraw(domain, disk);
@@ -198,7 +226,20 @@ public final class AttachService implements LockService {
             DomainIntent.key(domain), node, owner.pid());
         runDir.requestKill();
       }
+      // As virtlockd releases when the connection closes: once the process is gone (its supervisor releases its
+      // locks as it ends), its disks leave the spec now rather than at the next sweep, so that a migration's source,
+      // acquiring again after its target died, finds the disks free.
+      long until = System.nanoTime() + LIFETIME_END_WAIT.toNanos();
+      while (DomainLifecycle.attachedProcess(runDir) != null && System.nanoTime() < until) {
+        Thread.sleep(10);
+      }
+      SupervisedDomain now = domains.find(owner.uuid());
+      if (now != null) {
+        dropDisksOfEndedProcess(now);
+      }
       log.info("event=lockd-lifetime-ended domain={} node={} pid={}", DomainIntent.key(domain), node, owner.pid());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (IOException | RuntimeException e) {
       log.warn("event=lockd-lifetime-end-failed uuid={} node={} pid={} error=\"{}\" note=the supervisor still "
           + "watches the process", owner.uuid(), node, owner.pid(), e.getMessage());
@@ -214,35 +255,56 @@ public final class AttachService implements LockService {
       return;
     }
     for (SupervisedDomain domain : view.domains()) {
-      if (!domains.namespace().equals(domain.getMetadata().getNamespace()) || domain.getSpec() == null
-          || domain.getSpec().attach == null || !node.equals(domain.getSpec().attach.node)
-          || domain.getSpec().disks == null || domain.getSpec().disks.isEmpty()
-          || DomainLifecycle.attachedProcess(runDir(domain)) != null) {
-        continue;
-      }
-      try {
-        domains.update(domain, latest -> {
-          if (latest.getSpec().attach == null || !node.equals(latest.getSpec().attach.node)
-              || DomainLifecycle.attachedProcess(runDir(latest)) != null) {
-            return null;
-          }
-          latest.getSpec().disks = null;
-          return latest;
-        });
-        log.info("event=attached-process-gone domain={} node={} note=its disks leave the spec and their grants go",
-            DomainIntent.key(domain), node);
-      } catch (RuntimeException e) {
-        log.warn("event=attached-sweep-failed domain={} node={} error=\"{}\"", DomainIntent.key(domain), node,
-            e.getMessage());
+      if (domains.namespace().equals(domain.getMetadata().getNamespace())) {
+        dropDisksOfEndedProcess(domain);
       }
     }
   }
 
-  /** Removes the disk from the spec (nothing if it is not there). */
+  /** The disks of this node's attached domain whose process has ended leave its spec; true if it wrote. */
+  private boolean dropDisksOfEndedProcess(SupervisedDomain domain) {
+    if (domain.getSpec() == null || domain.getSpec().attach == null || !node.equals(domain.getSpec().attach.node)
+        || domain.getSpec().disks == null || domain.getSpec().disks.isEmpty()
+        || DomainLifecycle.attachedProcess(runDir(domain)) != null) {
+      return false;
+    }
+    String gone = domain.getSpec().attach.process;
+    try {
+      // Only the process found gone: an acquire for a later one writes spec.attach.process, so this write, made
+      // with the resourceVersion read here, fails over it and the later process's disks stay.
+      boolean[] wrote = new boolean[1];
+      domains.update(domain, latest -> {
+        wrote[0] = false;
+        if (latest.getSpec().attach == null || !node.equals(latest.getSpec().attach.node)
+            || !Objects.equals(gone, latest.getSpec().attach.process)
+            || DomainLifecycle.attachedProcess(runDir(latest)) != null) {
+          return null;
+        }
+        latest.getSpec().disks = null;
+        wrote[0] = true;
+        return latest;
+      });
+      if (wrote[0]) {
+        log.info("event=attached-process-gone domain={} node={} process={} note=its disks leave the spec and their "
+            + "grants go", DomainIntent.key(domain), node, gone);
+      }
+      return wrote[0];
+    } catch (RuntimeException e) {
+      log.warn("event=attached-sweep-failed domain={} node={} error=\"{}\"", DomainIntent.key(domain), node,
+          e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * Removes the disk from the spec, only while the domain is this node's (spec.attach.node): a release or a failed
+   * acquire on one node never takes a disk from under another node's QEMU.
+   */
   private void withdraw(SupervisedDomain domain, DomainDisk disk) {
     domains.update(domain, latest -> {
-      if (latest.getSpec().disks == null || latest.getSpec().disks.stream()
-          .noneMatch(d -> LibvirtResources.sameDisk(d, disk))) {
+      if (latest.getSpec().attach == null || !node.equals(latest.getSpec().attach.node)
+          || latest.getSpec().disks == null || latest.getSpec().disks.stream()
+              .noneMatch(d -> LibvirtResources.sameDisk(d, disk))) {
         return null;
       }
       List<DomainDisk> disks = new ArrayList<>(latest.getSpec().disks);
@@ -262,7 +324,7 @@ public final class AttachService implements LockService {
   }
 
   /** Records the process libvirt named, with its start time, for the attach-mode supervisor to watch. */
-  private void recordProcess(SupervisedDomain domain, LockOwner owner) throws LockdRefusal {
+  private String recordProcess(SupervisedDomain domain, LockOwner owner) throws LockdRefusal {
     String startTime = ProcStat.startTime(owner.pid());
     if (startTime == null) {
       throw new LockdRefusal(LockdError.INTERNAL_ERROR, "process " + owner.pid() + " of libvirt domain "
@@ -273,6 +335,7 @@ public final class AttachService implements LockService {
     } catch (IOException e) {
       throw new LockdRefusal(LockdError.INTERNAL_ERROR, "cannot record process " + owner.pid() + ": " + e.getMessage());
     }
+    return owner.pid() + ":" + startTime;
   }
 
   private RunDir runDir(SupervisedDomain domain) {

@@ -59,16 +59,24 @@ final class AttachWait {
           }
         }
         for (LeaseWaiter waiter : lease.getStatus().waiting) {
-          if (uid.equals(waiter.uid)) {
-            LeaseHolder holder = lease.getStatus().holders.stream().filter(h -> !uid.equals(h.uid)).findFirst()
-                .orElse(null);
-            return holder != null ? AttachService.busy(disk, lease, holder)
-                : new LockdRefusal(LockdError.RESOURCE_BUSY, "DiskLease "
-                    + lease.getMetadata().getName() + " is not granted: " + waiter.reason);
+          // Waiting behind another holder: busy, at once (virtlockd never queues). Waiting for anything else (the
+          // last automatic lease of the path still being deleted, say) passes: the deadline bounds it.
+          LeaseHolder holder = !uid.equals(waiter.uid) ? null : lease.getStatus().holders.stream()
+              .filter(h -> !uid.equals(h.uid)).findFirst().orElse(null);
+          if (holder != null) {
+            return AttachService.busy(disk, lease, holder);
           }
         }
       }
       SupervisedDomain cached = domains.cached(uid);
+      if (cached != null && cached.getMetadata().getGeneration() < domain.getMetadata().getGeneration()) {
+        cached = null; // the cache has not seen our own write yet: what it says predates this call
+      }
+      if (cached != null && cached.getSpec() != null && cached.getSpec().attach != null
+          && cached.getSpec().attach.node != null && !node.equals(cached.getSpec().attach.node)) {
+        return new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(cached)
+            + " was taken by node " + cached.getSpec().attach.node + " meanwhile");
+      }
       if (cached != null && DomainIntent.refused(cached)) {
         return new LockdRefusal(LockdError.OPERATION_DENIED, "node " + node + " refuses the disk of "
             + DomainIntent.key(cached) + ": " + cached.getStatus().conditions.stream()
@@ -76,9 +84,11 @@ final class AttachWait {
       }
       pause();
     }
+    String why = view.leases().stream().filter(l -> AttachService.names(l, disk) && l.getStatus() != null)
+        .flatMap(l -> l.getStatus().waiting.stream()).filter(w -> uid.equals(w.uid)).map(w -> w.reason).findFirst()
+        .orElse("no DiskLease lists it as holder or waiter; is the lockwarden operator running?");
     return new LockdRefusal(LockdError.INTERNAL_ERROR, "no grant of " + describe(disk) + " to "
-        + DomainIntent.key(domain) + " on node " + node + " within " + timeout.toSeconds() + " s; is the "
-        + "lockwarden operator running?");
+        + DomainIntent.key(domain) + " on node " + node + " within " + timeout.toSeconds() + " s: " + why);
   }
 
   /** Until no DiskLease of the disk lists the domain on this node: null then, else why not. */
@@ -95,7 +105,7 @@ final class AttachWait {
     }
     return new LockdRefusal(LockdError.INTERNAL_ERROR, "the release of " + describe(disk) + " by "
         + DomainIntent.key(domain) + " on node " + node + " is not recorded within " + timeout.toSeconds()
-        + " s; the disk stays held");
+        + " s: the disk has left the spec, and its grant goes once the supervisor has let go of it");
   }
 
   /** Whether the supervisor reports holding any lock. */

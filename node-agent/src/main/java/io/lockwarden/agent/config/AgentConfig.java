@@ -24,17 +24,23 @@ import java.util.Set;
  * @param unsafeSkipTimingRule {@value #UNSAFE_SKIP_TIMING_RULE}=true: renew even while TIME-2 does not hold against
  *     the operator's published timing. Test-only, for the chaos suite's negative control, which breaks TIME-2 on
  *     purpose; an environment variable only, never a flag, and logged loudly at start
+ * @param lockdSocket where the agent serves libvirt's lockd protocol ({@code LOCKWARDEN_LOCKD_SOCKET}; default
+ *     {@value #LOCKD_SOCKET_DEFAULT}, the path libvirt's lockd plugin looks at as root); null when set to
+ *     {@value #NONE}: no lockd service
  */
 public record AgentConfig(String nodeName, String namespace, Path runDir, Path lockspaceDir,
     Set<String> allowedExecutables, List<Path> allowedPathPrefixes, Duration renewInterval, Duration fenceTimeout,
     Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid,
-    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable, boolean unsafeSkipTimingRule) {
+    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable, boolean unsafeSkipTimingRule, Path lockdSocket) {
 
   public static final String UNSAFE_SKIP_TIMING_RULE = "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE";
+  public static final String LOCKD_SOCKET_DEFAULT = "/run/libvirt/virtlockd-sock";
+  /** The value of a setting that turns its service off. */
+  public static final String NONE = "none";
 
   static final Set<String> KNOWN = Set.of("node-name", "namespace", "run-dir", "lockspace-dir", "allowed-executables",
       "allowed-path-prefixes", "renew-interval", "fence-timeout", "pause-timeout", "metrics-port", "metrics-address",
-      "run-as-uid", "run-as-gid", "cgroup-root", "unsafe-disable");
+      "run-as-uid", "run-as-gid", "cgroup-root", "unsafe-disable", "lockd-socket");
 
   /** The default user and group of domains: nobody and nogroup. */
   static final String NOBODY = "65534";
@@ -82,7 +88,19 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
         list(s.get("allowed-path-prefixes", "")).stream().map(Path::of).toList(),
         renew, fence, Durations.parse("pause-timeout", s.get("pause-timeout", "30s")),
         port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid,
-        s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")), unsafe.equals("true"));
+        s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")), unsafe.equals("true"),
+        lockdSocket(s.get("lockd-socket", LOCKD_SOCKET_DEFAULT)));
+  }
+
+  private static Path lockdSocket(String value) {
+    if (value.equals(NONE)) {
+      return null;
+    }
+    if (value.isBlank() || !value.startsWith("/")) {
+      throw new IllegalArgumentException("lockd-socket: '" + value + "' is neither an absolute path nor '" + NONE
+          + "'");
+    }
+    return Path.of(value);
   }
 
   private static Set<SupervisorArgs.Unsafe> unsafe(String value) {

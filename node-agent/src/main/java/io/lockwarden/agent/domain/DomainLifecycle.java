@@ -110,7 +110,10 @@ public final class DomainLifecycle {
     }
     record.remains.cleanUp();
     record.remains = DomainRemains.none();
-    if (grants.complete() && !Objects.equals(record.completedGeneration, domain.getMetadata().getGeneration())) {
+    // An attached domain's supervisor starts with its process, before any grant: it takes each lock as it comes.
+    boolean startable = DomainIntent.attached(domain) ? runsHere && DomainIntent.wantsLeases(domain)
+        : grants.complete();
+    if (startable && !Objects.equals(record.completedGeneration, domain.getMetadata().getGeneration())) {
       maybeStart(domain, record, grants);
     }
   }

@@ -222,7 +222,11 @@ public final class NodeAgent implements AutoCloseable {
     boolean inHandOff = migration != null && MigrationStatus.HANDING_OFF.equals(migration.phase)
         && (isTarget || node.equals(migration.source));
     DomainRecord record = records.get(uid);
-    if (!placedHere && record == null && held.isEmpty() && !isTarget) {
+    // An attached domain's supervisor follows its process: it runs wherever libvirt runs a QEMU of the domain (a
+    // migration's incoming one too), holding the grants of this node only, so an acquire needs no supervisor start.
+    boolean attachedHere = DomainIntent.attached(domain)
+        && DomainLifecycle.attachedProcess(new RunDir(domainsDir.resolve(uid))) != null;
+    if (!placedHere && record == null && held.isEmpty() && !isTarget && !attachedHere) {
       return inHandOff;
     }
     if (record == null) {
@@ -232,7 +236,7 @@ public final class NodeAgent implements AutoCloseable {
     record.namespace = domain.getMetadata().getNamespace();
     record.name = domain.getMetadata().getName();
     seen.add(uid);
-    boolean runsHere = placedHere
+    boolean runsHere = DomainIntent.attached(domain) ? attachedHere : placedHere
         || target.takesOver(migration, DomainGrants.of(domain, node, true, held, spent.view()));
     DomainGrants grants = DomainGrants.of(domain, node, runsHere, held, spent.view());
     grants.held().forEach(g -> heldHere.add(g.key()));

@@ -7,13 +7,17 @@ import java.io.InputStream;
 
 /**
  * One RPC message on the stream: a 4-byte big-endian length that counts itself, the header, the XDR payload
- * (virnetmessage.c). A length below 4 or above 32 MiB, or a message too short for its header, cannot be answered:
- * virtlockd drops the connection without a reply, and so does the reader's caller.
+ * (virnetmessage.c). A length below 4, a body (what follows the length word) above 32 MiB, or a message too short
+ * for its header cannot be answered: virtlockd drops the connection without a reply, and so does the reader's caller.
  */
 record LockdFrame(LockdHeader header, byte[] payload) {
   static final int LENGTH_SIZE = 4;
-  /** VIR_NET_MESSAGE_MAX: the largest message, length word included. */
-  static final int MAX_LENGTH = 32 * 1024 * 1024;
+  /**
+   * The largest length word: VIR_NET_MESSAGE_MAX (32 MiB) bounds what follows the length word, so the length itself
+   * may be 4 more (virNetMessageDecodeLength; LockdWireIT saw virtlockd wait for the rest of such a message).
+   */
+  static final int MAX_LENGTH = LENGTH_SIZE + 32 * 1024 * 1024;
+  private static final int READ_CHUNK = 64 * 1024;
 
   /** A stream that lost its framing; the connection must go. */
   static final class BadFrame extends IOException {
@@ -48,7 +52,10 @@ record LockdFrame(LockdHeader header, byte[] payload) {
       throw new BadFrame("message length " + length + " leaves no room for the " + LockdHeader.SIZE + "-byte header");
     }
     byte[] body = new byte[(int) length - LENGTH_SIZE];
-    in.readFully(body);
+    for (int offset = 0; offset < body.length; offset += READ_CHUNK) {
+      // In pieces: jnr-unixsocket copies through a fresh buffer the size of each read request.
+      in.readFully(body, offset, Math.min(READ_CHUNK, body.length - offset));
+    }
     XdrReader reader = new XdrReader(body);
     try {
       LockdHeader header = LockdHeader.read(reader);

@@ -76,16 +76,21 @@ public final class LockdServer implements AutoCloseable {
   }
 
   private void acceptLoop() {
+    long backoff = 0;
     while (!closed) {
       UnixSocketChannel channel;
       try {
         channel = listener.accept();
+        backoff = 0;
       } catch (IOException | RuntimeException e) {
-        if (!closed) {
-          log.error("event=lockd-accept-failed socket={} error=\"{}\" note=the server stops accepting", socket,
-              e.toString());
+        if (closed || !listener.isOpen()) {
+          return;
         }
-        return;
+        // Out of descriptors, say: libvirt must still find a daemon here once the pressure is gone.
+        backoff = Math.min(1_000, Math.max(10, backoff * 2));
+        log.error("event=lockd-accept-failed socket={} error=\"{}\" retryInMs={}", socket, e.toString(), backoff);
+        sleep(backoff);
+        continue;
       }
       if (channel != null) {
         admit(channel);
@@ -93,7 +98,16 @@ public final class LockdServer implements AutoCloseable {
     }
   }
 
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private void admit(UnixSocketChannel channel) {
+    LockdConnection connection = null;
     try {
       cloexec(channel.getFD());
       Credentials credentials = channel.getOption(UnixSocketOptions.SO_PEERCRED);
@@ -105,7 +119,7 @@ public final class LockdServer implements AutoCloseable {
         return;
       }
       String name = "lockd-" + counter.incrementAndGet();
-      LockdConnection connection = new LockdConnection(channel, peer, name, service, connections::remove);
+      connection = new LockdConnection(channel, peer, name, service, connections::remove);
       connections.add(connection);
       Thread thread = new Thread(connection, name);
       thread.setDaemon(true);
@@ -115,6 +129,9 @@ public final class LockdServer implements AutoCloseable {
       }
     } catch (IOException | RuntimeException | OutOfMemoryError e) {
       log.error("event=lockd-admit-failed error=\"{}\"", e.toString());
+      if (connection != null) {
+        connections.remove(connection);
+      }
       try {
         channel.close();
       } catch (IOException ignored) {
@@ -161,8 +178,8 @@ public final class LockdServer implements AutoCloseable {
   }
 
   private static void cloexec(int fd) {
-    // Neither the listener nor a connection may outlive the agent in a child it starts: a copy would keep
-    // the socket answering, or a QEMU's lifetime connection open, after the agent let go.
+    // Neither the listener nor a connection may live on in a child the agent starts: a copy would keep the socket
+    // accepting, or a connection the agent closed open, after the agent let go of it.
     POSIX_CALLS.fcntlInt(fd, Fcntl.F_SETFD, FD_CLOEXEC);
   }
 }

@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The migration source's side of a hand-off (docs/api.md, "Migration"): Live holds the process and lets go of its
+ * The migration source's side of a hand-off (docs/api.md, "Migration"): Warm holds the process and lets go of its
  * Exclusive locks in one step; Cold stops it. The source reports the release, which the operator moves the grants on;
  * after a roll-back the held process may run again.
  */
@@ -31,7 +31,7 @@ public final class MigrationSource {
     this.holdRelease = new HoldRelease(node, heartbeat, fence, deadlines);
   }
 
-  /** The hand-off, on the source: hold (Live) or stop (Cold), then note when the Exclusive locks were let go of. */
+  /** The hand-off, on the source: hold (Warm) or stop (Cold), then note when the Exclusive locks were let go of. */
   public void handOff(DomainRecord record, Supervision supervision, SupervisorState state, MigrationStatus migration) {
     if (migration.mode == MigrationMode.Cold) {
       if (!record.stopSent) {

@@ -118,7 +118,7 @@ public final class MigrationTarget {
     try {
       SupervisorLauncher.runDirectory(record.runDir.path());
       record.runDir.writeIncomingFor(migration.startedAt); // first: an agent that adopts it knows which migration
-      MigrationMode mode = migration.mode == null ? MigrationMode.Live : migration.mode;
+      MigrationMode mode = migration.mode == null ? MigrationMode.Warm : migration.mode;
       launcher.launch(domain, record, locks, mode, validUntil);
       record.incoming = true;
       record.incomingRunningAt = null;

@@ -113,6 +113,13 @@ public final class AgentStatus {
         pending != null ? String.join("; ", pending) + "; its lock and lease are kept until it is closed or the domain "
             + "exits (spec.unplugPolicy: Restart restarts the domain instead)" : "no unplugged disk is still open",
         generation, now));
+    if (DomainIntent.attached(domain)) {
+      boolean attached = supervision != null && state != null && state.pid != null && "Running".equals(state.phase);
+      conditions.add(Conditions.next(previous, DomainConditions.ATTACHED, attached,
+          attached ? "ProcessWatched" : "NoProcess",
+          attached ? "process " + state.pid + ", started by libvirt, is watched and fenced by its supervisor"
+              : "no process of this libvirt domain is watched on node " + node, generation, now));
+    }
     if (record.refusal != null) {
       conditions.add(Conditions.next(previous, record.refusal, true, record.refusal, record.refusalMessage,
           generation, now));

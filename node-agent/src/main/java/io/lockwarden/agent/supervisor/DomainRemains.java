@@ -25,12 +25,13 @@ public record DomainRemains(Path cgroup, Long pid, String startTime, boolean gro
 
   /**
    * What a supervisor with these arguments and last state may leave behind. An attached process whose supervisor
-   * ended on its own (it detached, or the process ended) is not ours to kill; one whose supervisor died holding its
-   * locks is, as a started domain dies with its supervisor.
+   * ended on its own (it detached, or the process ended), or died holding no lock, is not ours to kill; one whose
+   * supervisor died holding locks is: its locks went with the supervisor, as a started domain dies with its own.
    */
   public static DomainRemains of(SupervisorArgs args, SupervisorState state) {
     if (args != null && args.attach() != null) {
-      return state != null && "Exited".equals(state.phase) ? none()
+      boolean heldLocks = state == null ? !args.locks().isEmpty() : state.locks != null && !state.locks.isEmpty();
+      return state != null && "Exited".equals(state.phase) || !heldLocks ? none()
           : new DomainRemains(null, args.attach().pid(), args.attach().startTime(), false);
     }
     // A negative control without the drain rule looks only at the main process's group, as before cgroups.
@@ -48,7 +49,7 @@ public record DomainRemains(Path cgroup, Long pid, String startTime, boolean gro
     }
     String now = ProcStat.startTime(pid);
     if (!group) {
-      return now != null && now.equals(startTime) && !"Z".equals(ProcStat.state(pid));
+      return ProcStat.runs(pid, startTime);
     }
     if (now != null) {
       // The leader lives: ours if its start time is; a different one means ours ended and its pid was reused, which

@@ -23,6 +23,25 @@ public final class ProcStat {
     return field(pid, 4);
   }
 
+  /**
+   * Whether the process with this pid and start time may still run code: it exists, and it is not a zombie whose
+   * threads are all gone (a thread-group leader that exited shows Z while its other threads, an I/O thread say, run
+   * on and can still write).
+   */
+  public static boolean runs(long pid, String startTime) {
+    if (startTime == null || !startTime.equals(startTime(pid))) {
+      return false;
+    }
+    if (!"Z".equals(state(pid))) {
+      return true;
+    }
+    try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      return tasks.count() > 1;
+    } catch (IOException e) {
+      return false; // gone altogether
+    }
+  }
+
   /** Field 3 of a stat file, for a thread's /proc/PID/task/TID/stat. */
   static String stateOf(Path statFile) {
     return field(statFile, 3);

@@ -22,13 +22,13 @@ import java.util.stream.Collectors;
  *
  * <pre>
  * lockwarden-supervisor --domain ns/name --run-dir DIR [--lockspace-dir DIR] [--on-lease-loss Pause|Kill]
- *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Live|Cold]
+ *     [--pause-timeout 30s] [--stop-grace 30s] [--run-as-uid N --run-as-gid N] [--incoming Warm|Cold]
  *     [--cgroup DIR] [--unsafe-disable RULE,...] [--attach PID:STARTTIME]
  *     --lock MODE,EPOCH,LEASE,PATH ... -- command args...
  * </pre>
  * {@code --lock} may repeat; MODE is WRITE or READ; PATH comes last so that it may itself contain commas. The domain's
  * process runs as {@code --run-as-uid}/{@code --run-as-gid} when given, else as the supervisor's own user.
- * {@code --incoming} makes a migration target: the process is started stopped (Live) or not at all (Cold), and held
+ * {@code --incoming} makes a migration target: the process is started stopped (Warm) or not at all (Cold), and held
  * until the agent removes the {@code hold} file from the run directory. {@code --cgroup} is the domain's own cgroup v2
  * directory (see {@code DomainProcesses}); without it the supervisor tracks the domain as a child subreaper.
  * {@code --attach} makes an attach-mode supervisor: the domain's process is one another program started (QEMU under
@@ -53,9 +53,9 @@ public record SupervisorArgs(String domain, Path runDir, Path lockspaceDir, Leas
       return pid + ":" + startTime;
     }
 
-    /** Still that process: same pid, same start time, and not a zombie (a zombie writes nothing). */
+    /** Still that process, able to write (see {@link ProcStat#runs}). */
     public boolean alive() {
-      return startTime.equals(ProcStat.startTime(pid)) && !"Z".equals(ProcStat.state(pid));
+      return ProcStat.runs(pid, startTime);
     }
   }
 

@@ -109,8 +109,8 @@ public final class SupervisorMain {
         state.runningAtMillis = System.currentTimeMillis();
         update("Running", null);
       } else {
-        // A migration target: Live starts the process stopped, before it runs any of its own code; Cold starts nothing.
-        if (args.incoming() == MigrationMode.Live) {
+        // A migration target: Warm starts the process stopped, before it runs any of its own code; Cold starts nothing.
+        if (args.incoming().startsAhead()) {
           spawn(true);
           freezePrepared();
         }
@@ -162,7 +162,7 @@ public final class SupervisorMain {
   }
 
   /**
-   * A prepared Live target stops itself (SIGSTOP) before running any of the domain's code; another process of the
+   * A prepared Warm target stops itself (SIGSTOP) before running any of the domain's code; another process of the
    * same user could SIGCONT it. Once it has stopped, its cgroup is frozen too, which no signal undoes.
    */
   private void freezePrepared() throws IOException {
@@ -287,7 +287,8 @@ public final class SupervisorMain {
       }
     } else if (holding) {
       return; // stopping every process for the hand-off: the deadline is not the concern of these few milliseconds
-    } else if (!paused && now > deadline) {
+    } else if (!paused && now > deadline && (attached == null || !locks.lines().isEmpty())) {
+      // (An attached process holding no lock of ours, suspended or not yet given its disks, is not ours to pause.)
       if (args.onLeaseLoss() == LeaseLossAction.Kill) {
         processes.killAll();
         log("event=fenced action=kill");

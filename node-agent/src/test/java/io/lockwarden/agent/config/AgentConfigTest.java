@@ -35,6 +35,20 @@ class AgentConfigTest {
   }
 
   @Test
+  void theLockdSocketIsWhereLibvirtLooksUnlessMovedOrTurnedOff() {
+    assertThat(AgentConfig.from(new String[0], Map.of("NODE_NAME", "n")).lockdSocket())
+        .isEqualTo(Path.of("/run/libvirt/virtlockd-sock"));
+    assertThat(AgentConfig.from(new String[0], Map.of("NODE_NAME", "n", "LOCKWARDEN_LOCKD_SOCKET",
+        "/run/node-b/libvirt/virtlockd-sock")).lockdSocket()).isEqualTo(Path.of("/run/node-b/libvirt/virtlockd-sock"));
+    assertThat(AgentConfig.from(new String[0], Map.of("NODE_NAME", "n", "LOCKWARDEN_LOCKD_SOCKET", "none"))
+        .lockdSocket()).as("no lockd service").isNull();
+    assertThat(AgentConfig.from(new String[] {"--lockd-socket=none"}, Map.of("NODE_NAME", "n",
+        "LOCKWARDEN_LOCKD_SOCKET", "/run/x")).lockdSocket()).isNull();
+    assertThatThrownBy(() -> AgentConfig.from(new String[0], Map.of("NODE_NAME", "n", "LOCKWARDEN_LOCKD_SOCKET",
+        "relative/sock"))).hasMessageContaining("lockd-socket");
+  }
+
+  @Test
   void flagsWinOverEnvironment() {
     AgentConfig config = AgentConfig.from(new String[] {"--fence-timeout=8s", "--allowed-executables=/a,/b"},
         Map.of("NODE_NAME", "n", "LOCKWARDEN_FENCE_TIMEOUT", "4s", "LOCKWARDEN_ALLOWED_PATH_PREFIXES", "/srv/disks"));

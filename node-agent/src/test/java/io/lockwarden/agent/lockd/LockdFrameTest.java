@@ -60,12 +60,12 @@ class LockdFrameTest {
   }
 
   @Test
-  void lengthsBelowFourOrAbove32MibOrWithoutRoomForAHeaderAreBadFrames() {
+  void lengthsBelowFourOrWithABodyAbove32MibOrWithoutRoomForAHeaderAreBadFrames() {
     assertThatThrownBy(() -> read(Hex.bytes("00000003"))).isInstanceOf(LockdFrame.BadFrame.class);
     assertThatThrownBy(() -> read(Hex.bytes("00000000"))).isInstanceOf(LockdFrame.BadFrame.class);
     assertThatThrownBy(() -> read(Hex.bytes("ffffffff"))).isInstanceOf(LockdFrame.BadFrame.class);
-    assertThatThrownBy(() -> read(Hex.bytes("02000001"))).as("32 MiB + 1").isInstanceOf(LockdFrame.BadFrame.class)
-        .hasMessageContaining("33554433");
+    assertThatThrownBy(() -> read(Hex.bytes("02000005"))).as("a body of 32 MiB + 1")
+        .isInstanceOf(LockdFrame.BadFrame.class).hasMessageContaining("33554437");
     assertThatThrownBy(() -> read(Hex.bytes("00000004"))).isInstanceOf(LockdFrame.BadFrame.class)
         .hasMessageContaining("no room");
     assertThatThrownBy(() -> read(Hex.bytes("0000001b 000000000000000000000000000000000000000000")))
@@ -73,9 +73,10 @@ class LockdFrameTest {
   }
 
   @Test
-  void exactly32MibIsStillAMessage() throws Exception {
-    int length = LockdFrame.MAX_LENGTH;
-    InputStream stream = new SequenceInputStream(new ByteArrayInputStream(Hex.bytes("02000000" + HEADER_ACQUIRE_5)),
+  void aBodyOfExactly32MibIsStillAMessage() throws Exception {
+    int length = 4 + 32 * 1024 * 1024;
+    assertThat(LockdFrame.MAX_LENGTH).isEqualTo(length);
+    InputStream stream = new SequenceInputStream(new ByteArrayInputStream(Hex.bytes("02000004" + HEADER_ACQUIRE_5)),
         new ByteArrayInputStream(new byte[length - 28]));
     LockdFrame frame = LockdFrame.read(stream);
     assertThat(frame.payload()).hasSize(length - 28);

@@ -148,7 +148,7 @@ class LockdServerTest {
   void aBrokenFrameDropsOnlyItsOwnConnectionWithoutAReplyAsVirtlockdDoes() throws IOException {
     try (LockdClient good = LockdClient.connect(socket)) {
       good.register(owner("good", 5000));
-      for (String bad : new String[] {"00000003", "02000001", "00000014 0000000000000000000000000000000000"}) {
+      for (String bad : new String[] {"00000003", "02000005", "00000014 0000000000000000000000000000000000"}) {
         try (LockdClient client = LockdClient.connect(socket)) {
           client.sendRaw(Hex.bytes(bad));
           assertThat(client.closedByServer(Duration.ofSeconds(5))).as(bad).isTrue();

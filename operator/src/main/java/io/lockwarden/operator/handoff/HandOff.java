@@ -164,7 +164,7 @@ public final class HandOff {
     MigrationStatus m = new MigrationStatus();
     m.source = f.placedNode();
     m.target = req.targetNode;
-    m.mode = req.mode == null ? MigrationMode.Live : req.mode;
+    m.mode = req.mode == null ? MigrationMode.Warm : req.mode;
     m.startedAt = now.toString();
     m.requestGeneration = f.generation();
     String refusal = f.phase() != DomainPhase.Running ? "the domain is not running (phase " + f.phase()

@@ -77,6 +77,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
   private final Map<String, Long> firstAsked = new ConcurrentHashMap<>();
   /** lease/uid to the monotonic time a holder's domain was first found gone. */
   private final Map<String, Long> goneSince = new ConcurrentHashMap<>();
+  private final ReleaseThenGrant releaseThenGrant = new ReleaseThenGrant();
   private IndexerResourceCache<DiskLease> leases;
   private InformerEventSource<SupervisedDomain, DiskLease> domains;
 
@@ -400,6 +401,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
           removal.reason());
       String message = h.domain + " on " + h.node + " at epoch " + h.epoch + ": " + removal.reason();
       if ("Released".equals(removal.reason())) {
+        releaseThenGrant.released(name, h, System.nanoTime());
         events.normal(written, "Released", message);
       } else {
         events.warning(written, "Revoked", message);
@@ -418,6 +420,16 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       log.info("event=granted lease={} domain={} node={} epoch={} mode={} latencyMillis={}", name, h.domain, h.node,
           h.epoch, h.mode, latency.toMillis());
       events.normal(written, "Granted", h.mode + " to " + h.domain + " on " + h.node + " at epoch " + h.epoch);
+      ReleaseThenGrant.HandOff handOff = releaseThenGrant.granted(name, h, System.nanoTime());
+      if (handOff != null) {
+        metrics.releaseThenGrant(handOff.gap());
+        log.info("event=handed-off lease={} domain={} from={} fromEpoch={} to={} epoch={} kind=release-then-grant "
+            + "gapMillis={}", name, h.domain, handOff.from(), handOff.fromEpoch(), h.node, h.epoch,
+            handOff.gap().toMillis());
+        events.normal(written, "HandedOff", h.domain + " moved from " + handOff.from() + " (epoch "
+            + handOff.fromEpoch() + ", released) to " + h.node + " at epoch " + h.epoch + ", "
+            + handOff.gap().toMillis() + " ms after the release");
+      }
     }
     Set<String> wasWaiting = new HashSet<>();
     if (before.getStatus() != null) {

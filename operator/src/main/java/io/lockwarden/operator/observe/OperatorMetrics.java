@@ -57,6 +57,14 @@ public final class OperatorMetrics {
     }
   }
 
+  /**
+   * A hand-off made of a release on one node and a grant on another, as libvirt's live migration makes it (the source
+   * releases at the switch-over, the target acquires before its CPUs run): from the release to the grant.
+   */
+  public void releaseThenGrant(Duration gap) {
+    handoff.record(gap);
+  }
+
   private Counter migrations(String result) {
     return Counter.builder("lockwarden.migrations").description("Migrations that ended, by result")
         .tag("result", result).register(registry);

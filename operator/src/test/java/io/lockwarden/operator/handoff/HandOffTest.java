@@ -27,7 +27,7 @@ class HandOffTest {
     assertThat(step.status().phase).isEqualTo(MigrationStatus.PREPARING);
     assertThat(step.status().source).isEqualTo("a");
     assertThat(step.status().target).isEqualTo("b");
-    assertThat(step.status().mode).isEqualTo(MigrationMode.Live);
+    assertThat(step.status().mode).isEqualTo(MigrationMode.Warm);
     assertThat(step.status().requestGeneration).isEqualTo(7L);
     assertThat(step.node()).isNull();
   }
@@ -280,7 +280,7 @@ class HandOffTest {
     m.phase = phase;
     m.source = "a";
     m.target = "b";
-    m.mode = MigrationMode.Live;
+    m.mode = MigrationMode.Warm;
     m.requestGeneration = 6L;
     m.startedAt = STARTED;
     return m;
