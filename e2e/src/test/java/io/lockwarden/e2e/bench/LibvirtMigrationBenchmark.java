@@ -55,7 +55,7 @@ public final class LibvirtMigrationBenchmark {
 
   /** One migration's measurements (ms); the lockd parts are NaN for nop or when a log line was not found. */
   record Migration(double downtime, double total, double release, double releaseToAcquire, double acquire,
-      double toGranted, double grantedToSupervisor, double supervisorToLocked, double lockedToReply,
+      double toGranted, double grantedToHotPlug, double hotPlugToLocked, double lockedToReply, double handOffGap,
       boolean leaseRecreated) {}
 
   public static void main(String[] args) throws Exception {
@@ -213,7 +213,7 @@ public final class LibvirtMigrationBenchmark {
       on = 1 - on;
       if (system == null) {
         return new Migration(downtime, total, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-            Double.NaN, false);
+            Double.NaN, Double.NaN, false);
       }
       SupervisedDomain domain = settled(on);
       return takeApart(downtime, total, from, to, shortName(source), shortName(target), domain);
@@ -282,7 +282,12 @@ public final class LibvirtMigrationBenchmark {
       Instant acquireEnd = time(acquire);
       Instant acquireStart = acquireEnd == null ? null : acquireEnd.minusMillis((long) acquireMs);
       Instant granted = time(last(operatorLog, from, to, "event=granted ", "domain=" + key + " ", "node=" + targetNode));
-      Instant started = time(last(targetLog, from, to, "event=supervisor-started", "domain=" + key + " "));
+      // The target's supervisor runs since the incoming QEMU registered; the agent hands it the granted lock.
+      String hotPlug = last(targetLog, from, to, "event=hot-plug ", "domain=" + key + " ", "node=" + targetNode + " ",
+          "locks=[disk");
+      String handOff = last(operatorLog, from, to, "event=handed-off ", "domain=" + key + " ", "to=" + targetNode + " ");
+      Matcher gap = handOff == null ? null : Pattern.compile("gapMillis=(\\d+)").matcher(handOff);
+      double gapMillis = gap != null && gap.find() ? Double.parseDouble(gap.group(1)) : Double.NaN;
       Instant locked = null;
       Path supervisorLog = system.runDir(target).resolve("domains").resolve(domain.getMetadata().getUid())
           .resolve("supervisor.log");
@@ -295,8 +300,8 @@ public final class LibvirtMigrationBenchmark {
       }
       boolean recreated = last(operatorLog, from, to, "event=auto-lease-created", disk.toString()) != null;
       return new Migration(downtime, total, releaseMs, between(time(release), acquireStart), acquireMs,
-          between(acquireStart, granted),
-          between(granted, started), between(started, locked), between(locked, acquireEnd), recreated);
+          between(acquireStart, granted), between(granted, time(hotPlug)), between(time(hotPlug), locked),
+          between(locked, acquireEnd), gapMillis, recreated);
     }
   }
 
@@ -387,8 +392,9 @@ public final class LibvirtMigrationBenchmark {
         .append(String.format("The goal (issue #14): at most 20 ms added to the p99 downtime: **%s** (%+.0f ms).%n%n",
             addedP99 <= 20 ? "met" : "not met", addedP99))
         .append("Where a lockd migration's time goes, from the log lines of that migration (source agent's and ")
-        .append("target agent's\n`event=lockd-call ... ms=`, the operator's `event=granted`, the target agent's ")
-        .append("`event=supervisor-started`, the\nattach-mode supervisor's `event=locked`):\n\n")
+        .append("target agent's\n`event=lockd-call ... ms=`, the operator's `event=granted` and `event=handed-off`, ")
+        .append("the target agent's `event=hot-plug`, its\nattach-mode supervisor's `event=locked`; that supervisor ")
+        .append("runs since the incoming QEMU registered, before the switch-over):\n\n")
         .append("| part of a lockd migration | n | p50 | p99 | max |\n|---|---|---|---|---|\n")
         .append(row("source RELEASE (until no DiskLease lists the domain on the source)", values(lockds,
             Migration::release)))
@@ -396,12 +402,13 @@ public final class LibvirtMigrationBenchmark {
             Migration::releaseToAcquire)))
         .append(row("target ACQUIRE (until granted and locked by a supervisor)", values(lockds, Migration::acquire)))
         .append(row("… ACQUIRE received → operator grants the target", values(lockds, Migration::toGranted)))
-        .append(row("… granted → target agent starts the attach-mode supervisor", values(lockds,
-            Migration::grantedToSupervisor)))
-        .append(row("… supervisor started → its local lock taken (JVM start, lock)", values(lockds,
-            Migration::supervisorToLocked)))
+        .append(row("… granted → target agent hands the lock to its supervisor (`event=hot-plug`)", values(lockds,
+            Migration::grantedToHotPlug)))
+        .append(row("… hot-plug → the supervisor holds the local lock", values(lockds, Migration::hotPlugToLocked)))
         .append(row("… locked → ACQUIRE answered (status through the API server)", values(lockds,
             Migration::lockedToReply)))
+        .append(row("operator's release-then-grant gap (`event=handed-off gapMillis`)", values(lockds,
+            Migration::handOffGap)))
         .append(row("API baseline: one status PUT with resourceVersion", baseline))
         .append(String.format("%nIn %d of %d lockd migrations the operator deleted the disk's automatic DiskLease after "
             + "the source's release and created it\nagain for the target's acquire (`event=auto-lease-created` in the "
