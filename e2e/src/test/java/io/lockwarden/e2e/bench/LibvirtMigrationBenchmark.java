@@ -56,7 +56,7 @@ public final class LibvirtMigrationBenchmark {
   /** One migration's measurements (ms); the lockd parts are NaN for nop or when a log line was not found. */
   record Migration(double downtime, double total, double release, double releaseToAcquire, double acquire,
       double toGranted, double grantedToHotPlug, double hotPlugToLocked, double lockedToReply, double handOffGap,
-      boolean leaseRecreated) {}
+      double supervisorStart, boolean supervisorLate, boolean leaseRecreated) {}
 
   public static void main(String[] args) throws Exception {
     long start = System.nanoTime();
@@ -213,7 +213,7 @@ public final class LibvirtMigrationBenchmark {
       on = 1 - on;
       if (system == null) {
         return new Migration(downtime, total, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-            Double.NaN, Double.NaN, false);
+            Double.NaN, Double.NaN, Double.NaN, false, false);
       }
       SupervisedDomain domain = settled(on);
       return takeApart(downtime, total, from, to, shortName(source), shortName(target), domain);
@@ -289,11 +289,17 @@ public final class LibvirtMigrationBenchmark {
       Matcher gap = handOff == null ? null : Pattern.compile("gapMillis=(\\d+)").matcher(handOff);
       double gapMillis = gap != null && gap.find() ? Double.parseDouble(gap.group(1)) : Double.NaN;
       Instant locked = null;
+      Instant up = null;
+      // Spawned when the incoming QEMU registered (its lifetime connection), early in the migration.
+      Instant spawned = time(last(targetLog, from, to, "event=supervisor-started", "domain=" + key + " "));
       Path supervisorLog = system.runDir(target).resolve("domains").resolve(domain.getMetadata().getUid())
           .resolve("supervisor.log");
       try {
         if (Files.exists(supervisorLog)) {
-          locked = time(last(Files.readString(supervisorLog), from, to, "event=locked ", "domain=" + key + " "));
+          String text = Files.readString(supervisorLog);
+          locked = time(last(text, from, to, "event=locked ", "domain=" + key + " "));
+          // The supervisor's first line: its JVM is up.
+          up = spawned == null ? null : time(first(text, spawned, to, "event=phase ", "phase=Starting"));
         }
       } catch (IOException e) {
         // left NaN
@@ -301,7 +307,8 @@ public final class LibvirtMigrationBenchmark {
       boolean recreated = last(operatorLog, from, to, "event=auto-lease-created", disk.toString()) != null;
       return new Migration(downtime, total, releaseMs, between(time(release), acquireStart), acquireMs,
           between(acquireStart, granted), between(granted, time(hotPlug)), between(time(hotPlug), locked),
-          between(locked, acquireEnd), gapMillis, recreated);
+          between(locked, acquireEnd), gapMillis, between(spawned, up),
+          up != null && hotPlug != null && up.isAfter(time(hotPlug)), recreated);
     }
   }
 
@@ -317,6 +324,19 @@ public final class LibvirtMigrationBenchmark {
       }
     }
     return found;
+  }
+
+  /** The first line of {@code log} stamped within [from, to] that contains every one of {@code parts}. */
+  static String first(String log, Instant from, Instant to, String... parts) {
+    for (String line : log.split("\n")) {
+      if (Arrays.stream(parts).allMatch(line::contains)) {
+        Instant t = time(line);
+        if (t != null && !t.isBefore(from) && !t.isAfter(to)) {
+          return line;
+        }
+      }
+    }
+    return null;
   }
 
   static Instant time(String line) {
@@ -407,12 +427,17 @@ public final class LibvirtMigrationBenchmark {
         .append(row("… hot-plug → the supervisor holds the local lock", values(lockds, Migration::hotPlugToLocked)))
         .append(row("… locked → ACQUIRE answered (status through the API server)", values(lockds,
             Migration::lockedToReply)))
+        .append(row("target supervisor's JVM start (spawned at the incoming QEMU's REGISTER → its first line)",
+            values(lockds, Migration::supervisorStart)))
         .append(row("operator's release-then-grant gap (`event=handed-off gapMillis`)", values(lockds,
             Migration::handOffGap)))
         .append(row("API baseline: one status PUT with resourceVersion", baseline))
         .append(String.format("%nIn %d of %d lockd migrations the operator deleted the disk's automatic DiskLease after "
             + "the source's release and created it\nagain for the target's acquire (`event=auto-lease-created` in the "
             + "migration's window).%n", recreated, lockds.size()));
+    md.append(String.format("In %d of %d the target's supervisor was not up yet (no first line) when its agent handed "
+        + "it the lock: the\nwait from hot-plug to lock is then mostly the rest of its JVM's start.%n",
+        lockds.stream().filter(Migration::supervisorLate).count(), lockds.size()));
     md.append(String.format("%nFailed migrations (not in the figures above; the VM resumed or restarted on the source, "
         + "then the next one tried): nop %d, lockd %d.%n", nopFailures.size(), lockdFailures.size()));
     for (String failure : nopFailures) {
