@@ -41,6 +41,28 @@ public enum Accel {
     return accel;
   }
 
+  /**
+   * For a guest that boots a kernel: KVM only where the CPU has real virtualization (vmx or svm). Some machines offer a
+   * /dev/kvm that runs SeaBIOS but not a Linux kernel (a nested kvm_pvm: the kernel stops at an emulation failure).
+   */
+  public static Accel forGuest() {
+    Accel accel = detect();
+    if (accel == KVM) {
+      try {
+        String cpuinfo = java.nio.file.Files.readString(Path.of("/proc/cpuinfo"));
+        if (!java.util.regex.Pattern.compile("\\b(vmx|svm)\\b").matcher(cpuinfo).find()) {
+          System.out.println("[libvirt] guest accelerator: TCG (/dev/kvm opens, but the CPU shows neither vmx nor svm: "
+              + "a kernel does not boot under this KVM)");
+          return TCG;
+        }
+      } catch (IOException e) {
+        return TCG;
+      }
+    }
+    System.out.println("[libvirt] guest accelerator: " + accel);
+    return accel;
+  }
+
   private static Accel probe() {
     String forced = System.getProperty(PROPERTY, "").trim().toLowerCase(Locale.ROOT);
     if (forced.equals("tcg") || forced.equals("qemu")) {

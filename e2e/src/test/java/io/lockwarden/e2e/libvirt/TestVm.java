@@ -45,7 +45,15 @@ public final class TestVm {
   private final List<Disk> disks;
   private final Path serial;
 
+  /** A guest kernel to boot (with its initrd and command line), or null: SeaBIOS idles. */
+  private final Path kernel;
+  private final Path initrd;
+  private final String cmdline;
+
   private TestVm(Builder b) {
+    this.kernel = b.kernel;
+    this.initrd = b.initrd;
+    this.cmdline = b.cmdline;
     this.name = b.name;
     this.accel = b.accel;
     this.memoryMiB = b.memoryMiB;
@@ -81,7 +89,11 @@ public final class TestVm {
         .append("  <name>").append(esc(name)).append("</name>\n")
         .append("  <memory unit='MiB'>").append(memoryMiB).append("</memory>\n")
         .append("  <vcpu>1</vcpu>\n")
-        .append("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n  </os>\n")
+        .append("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n")
+        .append(kernel == null ? "" : "    <kernel>" + esc(kernel.toString()) + "</kernel>\n    <initrd>"
+            + esc(initrd.toString()) + "</initrd>\n    <cmdline>" + esc(cmdline) + "</cmdline>\n")
+        .append("  </os>\n")
+        .append(kernel == null ? "" : "  <features>\n    <acpi/>\n  </features>\n")
         .append("  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n")
         .append("  <on_crash>destroy</on_crash>\n")
         .append("  <devices>\n")
@@ -89,7 +101,8 @@ public final class TestVm {
         .append("    <controller type='scsi' index='0' model='virtio-scsi'/>\n");
     for (Disk d : disks) {
       x.append("    <disk type='file' device='disk'>\n")
-          .append("      <driver name='qemu' type='").append(d.format().driverType()).append("'/>\n")
+          .append("      <driver name='qemu' type='").append(d.format().driverType())
+          .append(kernel == null ? "'/>\n" : "' cache='none'/>\n") // a guest that writes: no host page cache
           .append("      <source file='").append(esc(d.image().toString())).append("'/>\n")
           .append("      <target dev='").append(esc(d.target())).append("' bus='scsi'/>\n")
           .append(d.shareable() ? "      <shareable/>\n" : "")
@@ -158,6 +171,9 @@ public final class TestVm {
     private int memoryMiB = 64;
     private final List<Disk> disks = new ArrayList<>();
     private Path serial;
+    private Path kernel;
+    private Path initrd;
+    private String cmdline;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name);
@@ -190,6 +206,14 @@ public final class TestVm {
 
     public Builder disk(Path image, Format format, boolean shareable) {
       disks.add(new Disk(image, target(disks.size()), format, shareable));
+      return this;
+    }
+
+    /** Boots this kernel and initrd (direct kernel boot), its disks with {@code cache='none'}. */
+    public Builder guest(Path kernel, Path initrd, String cmdline) {
+      this.kernel = kernel;
+      this.initrd = initrd;
+      this.cmdline = cmdline;
       return this;
     }
 
