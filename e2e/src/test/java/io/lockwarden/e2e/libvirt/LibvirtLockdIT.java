@@ -6,6 +6,7 @@ import io.lockwarden.agent.lockspace.LockMode;
 import io.lockwarden.agent.lockspace.OfdLocks;
 import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.DomainDisk;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -104,8 +105,51 @@ class LibvirtLockdIT {
       SupervisedDomain d = domainOf(vm);
       return d.getStatus() != null && Long.valueOf(a.qemuPid(vm)).equals(d.getStatus().pid);
     });
-    assertThat(domainOf(vm).getStatus().node).isEqualTo(system.node("a"));
+    SupervisedDomain attached = domainOf(vm);
+    assertThat(attached.getStatus().node).isEqualTo(system.node("a"));
+    assertThat(attached.getSpec().command).isNull();
+    Await.until(vm + " says it is attached", WAIT, () -> {
+      var c = system.condition(domainOf(vm).getMetadata().getName(), DomainConditions.ATTACHED);
+      return c != null && "True".equals(c.getStatus()) && c.getMessage().contains(Long.toString(a.qemuPid(vm)));
+    });
+    Await.until(vm + " shows its lease granted", WAIT, () -> {
+      var leases = domainOf(vm).getStatus().leases;
+      return leases != null && leases.size() == 1
+          && leases.get(0).state == io.lockwarden.api.v1alpha1.DomainLeaseState.Granted;
+    });
     a.destroyVm(vm).orThrow();
+  }
+
+  /**
+   * A libvirt domain declared in Git beforehand (same uuid, spec.attach) sets its policy: here, the one node it may run
+   * on. A start elsewhere is refused with the reason; a start there uses the declared SupervisedDomain.
+   */
+  @Test
+  void aDeclaredDomainsPlacementDecidesWhereLibvirtMayStartIt() throws Exception {
+    String vm = TestObjects.uniqueName("declared");
+    String uuid = java.util.UUID.randomUUID().toString();
+    SupervisedDomain declared = new SupervisedDomain();
+    declared.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(vm)
+        .withNamespace(system.apps).build());
+    declared.setSpec(new io.lockwarden.api.v1alpha1.SupervisedDomainSpec());
+    declared.getSpec().uuid = uuid;
+    declared.getSpec().attach = new io.lockwarden.api.v1alpha1.AttachSpec();
+    declared.getSpec().placement = new io.lockwarden.api.v1alpha1.Placement();
+    declared.getSpec().placement.nodeName = system.node("a");
+    system.admin.resource(declared).create();
+    Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
+    b.defineVm(TestVm.named(vm).uuid(uuid).disk(disk).build());
+    a.defineVm(TestVm.named(vm).uuid(uuid).disk(disk).build());
+
+    Result refused = b.startVm(vm);
+
+    assertThat(refused.ok()).as("%s", refused).isFalse();
+    assertThat(refused.stderr()).contains("SupervisedDomain " + system.apps + "/" + vm, "may not run on node "
+        + system.node("b"));
+    a.startVm(vm).orThrow();
+    assertThat(awaitHolder(disk, "a").domain).isEqualTo(system.apps + "/" + vm);
+    a.destroyVm(vm).orThrow();
+    awaitFree(disk);
   }
 
   /** Test 3: virsh destroy, and kill -9 of QEMU, release everything. */
@@ -365,7 +409,8 @@ class LibvirtLockdIT {
 
   private static SupervisedDomain domainOf(String vm) {
     return system.admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems().stream()
-        .filter(d -> d.getMetadata().getName().startsWith(vm + "-")).findFirst()
+        .filter(d -> d.getMetadata().getName().startsWith(vm + "-") || d.getMetadata().getName().equals(vm))
+        .findFirst()
         .orElseThrow(() -> new AssertionError("no SupervisedDomain for libvirt domain " + vm));
   }
 

@@ -50,7 +50,11 @@ public final class TestVm {
   private final Path initrd;
   private final String cmdline;
 
+  /** libvirt's domain uuid, or null: libvirt makes one up. */
+  private final String uuid;
+
   private TestVm(Builder b) {
+    this.uuid = b.uuid;
     this.kernel = b.kernel;
     this.initrd = b.initrd;
     this.cmdline = b.cmdline;
@@ -87,6 +91,7 @@ public final class TestVm {
     StringBuilder x = new StringBuilder();
     x.append("<domain type='").append(accel.domainType()).append("'>\n")
         .append("  <name>").append(esc(name)).append("</name>\n")
+        .append(uuid == null ? "" : "  <uuid>" + esc(uuid) + "</uuid>\n")
         .append("  <memory unit='MiB'>").append(memoryMiB).append("</memory>\n")
         .append("  <vcpu>1</vcpu>\n")
         .append("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n")
@@ -174,6 +179,7 @@ public final class TestVm {
     private Path kernel;
     private Path initrd;
     private String cmdline;
+    private String uuid;
 
     private Builder(String name) {
       this.name = Objects.requireNonNull(name);
@@ -206,6 +212,12 @@ public final class TestVm {
 
     public Builder disk(Path image, Format format, boolean shareable) {
       disks.add(new Disk(image, target(disks.size()), format, shareable));
+      return this;
+    }
+
+    /** The domain's uuid, as a SupervisedDomain declared beforehand names it. */
+    public Builder uuid(String uuid) {
+      this.uuid = uuid;
       return this;
     }
 
