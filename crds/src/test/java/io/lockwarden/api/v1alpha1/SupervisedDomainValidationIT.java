@@ -51,6 +51,19 @@ class SupervisedDomainValidationIT {
     assertThat(spec.disks.get(0).mode).isEqualTo(AccessMode.Exclusive);
   }
 
+  @Test
+  void acceptsAnAttachedDomainWithoutCommandOrPlacement() {
+    SupervisedDomain domain = domain(namespace, uniqueName("libvirt"), "node-a");
+    domain.getSpec().command = null;
+    domain.getSpec().placement = null;
+    domain.getSpec().attach = new AttachSpec();
+
+    SupervisedDomain created = admin.resource(domain).create();
+
+    assertThat(created.getSpec().attach).isNotNull();
+    assertThat(created.getSpec().command).isNull();
+  }
+
   static Stream<Arguments> badSpecs() {
     return Stream.of(
         bad("a relative disk path", s -> s.disks.get(0).path = "vm.img", "must be an absolute path"),
@@ -72,7 +85,20 @@ class SupervisedDomainValidationIT {
         bad("a uuid that is not RFC 4122", s -> s.uuid = "not-a-uuid", "uuid must be an RFC 4122 UUID"),
         bad("a missing uuid", s -> s.uuid = null, "spec.uuid: Required value"),
         bad("an empty command", s -> s.command = new ArrayList<>(), "command must name the program to run"),
-        bad("a missing command", s -> s.command = null, "spec.command: Required value"),
+        bad("a missing command", s -> s.command = null,
+            "a domain needs exactly one of command (lockwarden starts it) or attach (libvirt starts it)"),
+        bad("both command and attach", s -> s.attach = new AttachSpec(),
+            "a domain needs exactly one of command (lockwarden starts it) or attach (libvirt starts it)"),
+        bad("an attached domain without placement or attach", s -> {
+          s.command = null;
+          s.placement = null;
+        }, "placement is required unless attach is set"),
+        bad("an attached domain migrated through the spec", s -> {
+          s.command = null;
+          s.attach = new AttachSpec();
+          s.migration = new MigrationRequest();
+          s.migration.targetNode = "node-b";
+        }, "an attached domain migrates through libvirt"),
         bad("both nodeName and nodes", s -> s.placement.nodes = List.of("node-b"),
             "placement needs exactly one of nodeName or nodes"),
         bad("no node at all", s -> s.placement.nodeName = null, "placement needs exactly one of nodeName or nodes"),
