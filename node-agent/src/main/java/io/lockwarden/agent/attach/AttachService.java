@@ -14,6 +14,7 @@ import io.lockwarden.api.v1alpha1.AccessMode;
 import io.lockwarden.api.v1alpha1.AttachSpec;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainDisk;
+import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
 import io.lockwarden.api.v1alpha1.Placement;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -51,6 +52,7 @@ public final class AttachService implements LockService {
   private final NodePolicy policy;
   private final boolean declaredOnly;
   private final AttachWait waits;
+  private final Duration timeout;
   /** How long the end of a lifetime connection waits for its process to be gone before it lets the sweep finish. */
   private static final Duration LIFETIME_END_WAIT = Duration.ofSeconds(10);
 
@@ -63,6 +65,7 @@ public final class AttachService implements LockService {
     this.policy = policy;
     this.declaredOnly = declaredOnly;
     this.waits = new AttachWait(node, view, domains, domainsDir, timeout);
+    this.timeout = timeout;
   }
 
   @Override
@@ -110,66 +113,66 @@ public final class AttachService implements LockService {
       }
     }
     String uid = domain.getMetadata().getUid();
-    // What the API server says now, not the cache: a source that has just released must not look like a holder.
-    List<DiskLease> leases = view.freshLeases().items();
-    for (DiskLease lease : leases) {
-      if (!names(lease, disk) || lease.getStatus() == null) {
-        continue;
-      }
-      for (LeaseHolder holder : lease.getStatus().holders) {
-        if (uid.equals(holder.uid) && node.equals(holder.node)) {
-          continue; // ours here: a repeated acquire, or a mode change below
-        }
-        boolean bothShared = holder.mode == AccessMode.Shared && disk.mode == AccessMode.Shared;
-        if (!bothShared || uid.equals(holder.uid)) {
-          throw busy(disk, lease, holder);
-        }
-      }
-    }
-    for (DiskLease held : leases) {
-      if (held.getStatus() == null) {
-        continue;
-      }
-      for (LeaseHolder holder : held.getStatus().holders) {
-        if (uid.equals(holder.uid) && !node.equals(holder.node)) {
-          throw new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(domain)
-              + " still holds DiskLease " + held.getMetadata().getName() + " on node " + holder.node + " (epoch "
-              + holder.epoch + "); it moves to " + node + " only once it holds nothing there");
-        }
-      }
-    }
     String process = recordProcess(domain, owner);
     boolean[] added = new boolean[1];
-    String[] claimedBy = new String[1];
-    SupervisedDomain updated = domains.update(domain, latest -> {
-      AttachSpec attach = latest.getSpec().attach == null ? new AttachSpec() : latest.getSpec().attach;
-      List<DomainDisk> disks = latest.getSpec().disks == null ? new ArrayList<>()
-          : new ArrayList<>(latest.getSpec().disks);
-      if (attach.node != null && !node.equals(attach.node) && !disks.isEmpty()) {
-        // Another node's libvirt has asked for disks of this domain and not released them: never take the domain
-        // from under it (two starts of one uuid on two nodes; a migration's target always comes after the release).
-        claimedBy[0] = attach.node;
-        added[0] = false;
-        return null;
+    long until = System.nanoTime() + timeout.toNanos();
+    SupervisedDomain updated;
+    while (true) {
+      LockdRefusal elsewhere = heldElsewhere(domain, disk, uid);
+      if (elsewhere == null) {
+        String[] claimedBy = new String[1];
+        updated = domains.update(domain, latest -> {
+          AttachSpec attach = latest.getSpec().attach == null ? new AttachSpec() : latest.getSpec().attach;
+          List<DomainDisk> disks = latest.getSpec().disks == null ? new ArrayList<>()
+              : new ArrayList<>(latest.getSpec().disks);
+          if (attach.node != null && !node.equals(attach.node) && !disks.isEmpty() && !fencedOn(latest, attach.node)) {
+            // Another node's libvirt has asked for disks of this domain and not released them: never take the domain
+            // from under it (two starts of one uuid on two nodes). A node the operator fenced the domain on has lost
+            // its grants and stopped writing (TIME-2): the domain may start here.
+            claimedBy[0] = attach.node;
+            return null;
+          }
+          claimedBy[0] = null;
+          if (node.equals(attach.node)
+              && disks.stream().anyMatch(d -> LibvirtResources.sameDisk(d, disk) && d.mode != disk.mode)) {
+            // Already in use by this domain in another mode (the same image plugged twice): refused, as virtlockd
+            // refuses a second acquire, so that the first use never loses its grant to the second's failure.
+            claimedBy[0] = "";
+            return null;
+          }
+          boolean present = disks.stream().anyMatch(d -> LibvirtResources.sameDisk(d, disk) && d.mode == disk.mode);
+          added[0] = disks.stream().noneMatch(d -> LibvirtResources.sameDisk(d, disk));
+          if (present && node.equals(attach.node) && process.equals(attach.process)) {
+            return null;
+          }
+          disks.removeIf(d -> LibvirtResources.sameDisk(d, disk));
+          disks.add(disk);
+          latest.getSpec().disks = disks;
+          attach.node = node;
+          attach.process = process; // written even when nothing else changes: see AttachSpec.process and sweep()
+          latest.getSpec().attach = attach;
+          return latest;
+        });
+        if (claimedBy[0] == null) {
+          break;
+        }
+        if (claimedBy[0].isEmpty()) {
+          throw new LockdRefusal(LockdError.RESOURCE_BUSY, describeDisk(disk) + " is already in use by "
+              + DomainIntent.key(updated) + " in another mode");
+        }
+        elsewhere = new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(updated)
+            + " has disks asked for on node " + claimedBy[0] + " (spec.attach.node); it moves to " + node
+            + " only once they are released there");
       }
-      claimedBy[0] = null;
-      boolean present = disks.stream().anyMatch(d -> LibvirtResources.sameDisk(d, disk) && d.mode == disk.mode);
-      added[0] = !present;
-      if (present && node.equals(attach.node) && process.equals(attach.process)) {
-        return null;
+      // This same domain held or asked for on another node: a migration's target that failed and is being ended, or a
+      // source whose release is on its way. The operator grants here only once it is released there, so waiting is
+      // safe, and libvirt's re-acquire on the source after a failed migration does not meet a refusal that a second
+      // later would not give (the VM would stay paused).
+      if (System.nanoTime() > until) {
+        throw elsewhere;
       }
-      disks.removeIf(d -> LibvirtResources.sameDisk(d, disk));
-      disks.add(disk);
-      latest.getSpec().disks = disks;
-      attach.node = node;
-      attach.process = process; // written even when nothing else changes: see AttachSpec.process and sweep()
-      latest.getSpec().attach = attach;
-      return latest;
-    });
-    if (claimedBy[0] != null) {
-      throw new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(updated)
-          + " has disks asked for on node " + claimedBy[0] + " (spec.attach.node); it moves to " + node
-          + " only once they are released there");
+      pause(50);
+      domain = registered(owner);
     }
     log.info("event=lockd-acquire domain={} node={} resource={} mode={} generation={}", DomainIntent.key(updated),
         node, resource, disk.mode, updated.getMetadata().getGeneration());
@@ -230,7 +233,8 @@ public final class AttachService implements LockService {
       // locks as it ends), its disks leave the spec now rather than at the next sweep, so that a migration's source,
       // acquiring again after its target died, finds the disks free.
       long until = System.nanoTime() + LIFETIME_END_WAIT.toNanos();
-      while (DomainLifecycle.attachedProcess(runDir) != null && System.nanoTime() < until) {
+      while (stillRuns && Objects.equals(runDir.attached(), expected) && DomainLifecycle.attachedProcess(runDir) != null
+          && System.nanoTime() < until) {
         Thread.sleep(10);
       }
       SupervisedDomain now = domains.find(owner.uuid());
@@ -293,6 +297,56 @@ public final class AttachService implements LockService {
       log.warn("event=attached-sweep-failed domain={} node={} error=\"{}\"", DomainIntent.key(domain), node,
           e.getMessage());
       return false;
+    }
+  }
+
+  /**
+   * Another domain holding the disk in a conflicting mode: RESOURCE_BUSY at once (virtlockd never queues). This same
+   * domain holding anything on another node: the refusal to give if that does not change before the deadline; else
+   * null. From what the API server says now, not the cache: a source that has just released must not look like a
+   * holder.
+   */
+  private LockdRefusal heldElsewhere(SupervisedDomain domain, DomainDisk disk, String uid) throws LockdRefusal {
+    List<DiskLease> leases = view.freshLeases().items();
+    for (DiskLease lease : leases) {
+      if (!names(lease, disk) || lease.getStatus() == null) {
+        continue;
+      }
+      for (LeaseHolder holder : lease.getStatus().holders) {
+        boolean bothShared = holder.mode == AccessMode.Shared && disk.mode == AccessMode.Shared;
+        if (!uid.equals(holder.uid) && !bothShared) {
+          throw busy(disk, lease, holder);
+        }
+      }
+    }
+    for (DiskLease held : leases) {
+      for (LeaseHolder holder : held.getStatus() == null ? List.<LeaseHolder>of() : held.getStatus().holders) {
+        if (uid.equals(holder.uid) && !node.equals(holder.node)) {
+          return new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(domain)
+              + " still holds DiskLease " + held.getMetadata().getName() + " on node " + holder.node + " (epoch "
+              + holder.epoch + "); it moves to " + node + " only once it holds nothing there");
+        }
+      }
+    }
+    return null;
+  }
+
+  private static String describeDisk(DomainDisk disk) {
+    return disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
+  }
+
+  /** The operator declared the domain's node dead and revoked its grants there (phase Fenced on that node). */
+  private static boolean fencedOn(SupervisedDomain domain, String attachedNode) {
+    return domain.getStatus() != null && domain.getStatus().phase == DomainPhase.Fenced
+        && attachedNode.equals(domain.getStatus().node);
+  }
+
+  private static void pause(long millis) throws LockdRefusal {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new LockdRefusal(LockdError.INTERNAL_ERROR, "interrupted");
     }
   }
 
