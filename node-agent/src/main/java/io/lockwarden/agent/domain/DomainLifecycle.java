@@ -210,7 +210,7 @@ public final class DomainLifecycle {
     if (DomainIntent.attached(domain)) {
       attach = attachedProcess(record.runDir);
       if (attach == null) {
-        return; // libvirt runs no process of it here now: nothing to attach to (the disks go, see AttachCleanup)
+        return; // libvirt runs no process of it here now: nothing to attach to (its disks go: AttachService.sweep)
       }
     } else {
       String refusal = policy.refuseCommand(domain.getSpec().command);

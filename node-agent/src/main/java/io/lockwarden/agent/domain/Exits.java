@@ -121,7 +121,7 @@ final class Exits {
       return;
     }
     if (DomainIntent.attached(domain)) {
-      // libvirt's process: never ours to start again. Its disks leave the spec (AttachCleanup), so its grants go.
+      // libvirt's process: never ours to start again. Its disks leave the spec (AttachService.sweep), so its grants go.
       record.exitPhase = DomainPhase.Stopped;
       record.runningReason = "Detached";
       record.runningMessage = state.message != null ? state.message : "the attached process ended";
