@@ -22,4 +22,9 @@ public class Placement {
   /** Automatic: when the node dies, move to the next live candidate in nodes. */
   @Default("Automatic")
   public FailoverPolicy failover;
+
+  /** Whether the domain may run on {@code node}: the one nodeName, or one of the candidates. */
+  public boolean allows(String node) {
+    return nodeName != null ? nodeName.equals(node) : nodes != null && nodes.contains(node);
+  }
 }

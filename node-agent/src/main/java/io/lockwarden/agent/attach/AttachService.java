@@ -86,7 +86,7 @@ public final class AttachService implements LockService {
           + DomainIntent.key(domain) + ", which lockwarden starts itself (spec.command): a libvirt domain cannot be it");
     }
     Placement placement = domain.getSpec().placement;
-    if (placement != null && !allows(placement, node)) {
+    if (placement != null && !placement.allows(node)) {
       throw new LockdRefusal(LockdError.OPERATION_DENIED, "SupervisedDomain " + DomainIntent.key(domain)
           + " may not run on node " + node + " (spec.placement)");
     }
@@ -157,7 +157,7 @@ public final class AttachService implements LockService {
           break;
         }
         if (claimedBy[0].isEmpty()) {
-          throw new LockdRefusal(LockdError.RESOURCE_BUSY, describeDisk(disk) + " is already in use by "
+          throw new LockdRefusal(LockdError.RESOURCE_BUSY, LibvirtResources.describe(disk) + " is already in use by "
               + DomainIntent.key(updated) + " in another mode");
         }
         elsewhere = new LockdRefusal(LockdError.RESOURCE_BUSY, "SupervisedDomain " + DomainIntent.key(updated)
@@ -331,10 +331,6 @@ public final class AttachService implements LockService {
     return null;
   }
 
-  private static String describeDisk(DomainDisk disk) {
-    return disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
-  }
-
   /** The operator declared the domain's node dead and revoked its grants there (phase Fenced on that node). */
   private static boolean fencedOn(SupervisedDomain domain, String attachedNode) {
     return domain.getStatus() != null && domain.getStatus().phase == DomainPhase.Fenced
@@ -402,14 +398,8 @@ public final class AttachService implements LockService {
   }
 
   static LockdRefusal busy(DomainDisk disk, DiskLease lease, LeaseHolder holder) {
-    String what = disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
-    return new LockdRefusal(LockdError.RESOURCE_BUSY, what + " (DiskLease "
+    return new LockdRefusal(LockdError.RESOURCE_BUSY, LibvirtResources.describe(disk) + " (DiskLease "
         + lease.getMetadata().getName() + ") is held by SupervisedDomain " + holder.domain + " on node " + holder.node
         + " (" + holder.mode + ", epoch " + holder.epoch + ")");
-  }
-
-  private static boolean allows(Placement placement, String node) {
-    return placement.nodeName != null ? placement.nodeName.equals(node)
-        : placement.nodes != null && placement.nodes.contains(node);
   }
 }

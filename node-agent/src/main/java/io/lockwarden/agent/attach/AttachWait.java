@@ -87,7 +87,7 @@ final class AttachWait {
     String why = view.leases().stream().filter(l -> AttachService.names(l, disk) && l.getStatus() != null)
         .flatMap(l -> l.getStatus().waiting.stream()).filter(w -> uid.equals(w.uid)).map(w -> w.reason).findFirst()
         .orElse("no DiskLease lists it as holder or waiter; is the lockwarden operator running?");
-    return new LockdRefusal(LockdError.INTERNAL_ERROR, "no grant of " + describe(disk) + " to "
+    return new LockdRefusal(LockdError.INTERNAL_ERROR, "no grant of " + LibvirtResources.describe(disk) + " to "
         + DomainIntent.key(domain) + " on node " + node + " within " + timeout.toSeconds() + " s: " + why);
   }
 
@@ -103,7 +103,7 @@ final class AttachWait {
       }
       pause();
     }
-    return new LockdRefusal(LockdError.INTERNAL_ERROR, "the release of " + describe(disk) + " by "
+    return new LockdRefusal(LockdError.INTERNAL_ERROR, "the release of " + LibvirtResources.describe(disk) + " by "
         + DomainIntent.key(domain) + " on node " + node + " is not recorded within " + timeout.toSeconds()
         + " s: the disk has left the spec, and its grant goes once the supervisor has let go of it");
   }
@@ -129,10 +129,6 @@ final class AttachWait {
     } catch (IOException | RuntimeException e) {
       return false; // not written yet
     }
-  }
-
-  private static String describe(DomainDisk disk) {
-    return disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
   }
 
   private static void pause() {

@@ -62,6 +62,11 @@ public final class LibvirtResources {
     return a.path != null ? a.path.equals(b.path) : a.leaseName != null && a.leaseName.equals(b.leaseName);
   }
 
+  /** How refusals name a disk: its path, or its declared DiskLease. */
+  public static String describe(DomainDisk disk) {
+    return disk.path != null ? disk.path : "DiskLease " + disk.leaseName;
+  }
+
   public static String sha256(String path) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8)));

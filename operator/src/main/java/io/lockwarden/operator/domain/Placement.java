@@ -57,13 +57,9 @@ public final class Placement {
       return current;
     }
     io.lockwarden.api.v1alpha1.Placement spec = domain.getSpec().placement;
-    if (wanted == null || (spec != null && !allows(spec, wanted))) {
+    if (wanted == null || (spec != null && !spec.allows(wanted))) {
       return current != null && holdsGrants ? current : null;
     }
     return wanted;
-  }
-
-  public static boolean allows(io.lockwarden.api.v1alpha1.Placement spec, String node) {
-    return spec.nodeName != null ? spec.nodeName.equals(node) : spec.nodes != null && spec.nodes.contains(node);
   }
 }
