@@ -6,10 +6,8 @@ import io.lockwarden.agent.lockspace.LockMode;
 import io.lockwarden.agent.lockspace.OfdLocks;
 import io.lockwarden.agent.supervisor.SupervisorState;
 import io.lockwarden.api.v1alpha1.AccessMode;
-import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainDisk;
 import io.lockwarden.api.v1alpha1.LeaseHolder;
-import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.e2e.harness.Signals;
 import io.lockwarden.testing.Await;
@@ -38,6 +36,7 @@ class LibvirtFencingIT {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final String SOCKET = "/run/libvirt/virtlockd-sock";
   private static LocalSystem system;
+  private static LibvirtLeases leases;
   private static Path base;
   private static LibvirtHost a;
   private static Map<String, String> agentEnv;
@@ -48,6 +47,7 @@ class LibvirtFencingIT {
         "LOCKWARDEN_PAUSE_TIMEOUT", "1s");
     system = LocalSystem.start(controlPlane, "lvfence", Map.of("LOCKWARDEN_NODE_TIMEOUT", "22s", "LOCKWARDEN_GRACE", "1s"),
         timing);
+    leases = new LibvirtLeases(system);
     base = Path.of("target", "libvirt", "LibvirtFencingIT").toAbsolutePath();
     LibvirtHost.stopLeftover(base, "node-a");
     a = LibvirtHost.start(base, "node-a", 2, LockManager.LOCKD, false);
@@ -87,9 +87,9 @@ class LibvirtFencingIT {
     assertThat(refused.ok()).as("%s", refused).isFalse();
     assertThat(refused.stderr()).contains(SOCKET);
     a.startVm(vm).orThrow();
-    awaitHolder(disk, "a");
+    leases.awaitHolder(disk, "a");
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /**
@@ -102,9 +102,9 @@ class LibvirtFencingIT {
     Path disk = TestVm.qcow2(shared().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    LeaseHolder before = awaitHolder(disk, "a");
+    LeaseHolder before = leases.awaitHolder(disk, "a");
     long qemu = a.qemuPid(vm);
-    String uid = domainOf(vm).getMetadata().getUid();
+    String uid = leases.domainOf(vm).getMetadata().getUid();
 
     system.agent("a").kill();
     startAgentA();
@@ -114,11 +114,11 @@ class LibvirtFencingIT {
     assertThat(Signals.stopped(qemu)).isFalse();
     SupervisorState state = system.supervisorState("a", uid);
     assertThat(state.pauses).as("pauses of %s while its agent was away", vm).isZero();
-    assertThat(awaitHolder(disk, "a").epoch).isEqualTo(before.epoch);
+    assertThat(leases.awaitHolder(disk, "a").epoch).isEqualTo(before.epoch);
     assertThat(OfdLocks.isBusy(disk, LockMode.READ)).isTrue();
 
     new ProcessBuilder("kill", "-9", Long.toString(qemu)).start().waitFor();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /**
@@ -131,7 +131,7 @@ class LibvirtFencingIT {
     Path disk = TestVm.qcow2(shared().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    awaitHolder(disk, "a");
+    leases.awaitHolder(disk, "a");
     long qemu = a.qemuPid(vm);
     String waiting = TestObjects.uniqueName("next");
     LocalSystem.ownedByDomains(disk);
@@ -143,7 +143,7 @@ class LibvirtFencingIT {
       Instant paused = Instant.now();
       Await.until("QEMU " + qemu + " killed", WAIT, () -> !Signals.alive(qemu));
       Instant killed = Instant.now();
-      LeaseHolder next = awaitHolder(disk, "c");
+      LeaseHolder next = leases.awaitHolder(disk, "c");
 
       assertThat(Instant.parse(next.grantedAt)).as("the grant to node-c (QEMU paused by %s, gone by %s)", paused,
           killed).isAfter(paused);
@@ -166,34 +166,4 @@ class LibvirtFencingIT {
     return base.resolve("shared");
   }
 
-  private static SupervisedDomain domainOf(String vm) {
-    return system.admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems().stream()
-        .filter(d -> d.getMetadata().getName().startsWith(vm + "-")).findFirst()
-        .orElseThrow(() -> new AssertionError("no SupervisedDomain for libvirt domain " + vm));
-  }
-
-  private static DiskLease leaseOf(Path disk) {
-    return system.admin.resources(DiskLease.class).list().getItems().stream()
-        .filter(l -> l.getSpec() != null && disk.toString().equals(l.getSpec().path)).findFirst().orElse(null);
-  }
-
-  private static LeaseHolder awaitHolder(Path disk, String shortNode) {
-    String node = system.node(shortNode);
-    LeaseHolder[] found = new LeaseHolder[1];
-    Await.until(disk + " held on " + node, WAIT, () -> {
-      DiskLease lease = leaseOf(disk);
-      found[0] = lease == null || lease.getStatus() == null ? null : lease.getStatus().holders.stream()
-          .filter(h -> node.equals(h.node)).findFirst().orElse(null);
-      return found[0] != null;
-    });
-    return found[0];
-  }
-
-  private static void awaitFree(Path disk) {
-    // An automatic DiskLease nobody uses any more is deleted: gone counts as free.
-    Await.until(disk + " held by nobody", WAIT, () -> {
-      DiskLease lease = leaseOf(disk);
-      return lease == null || lease.getStatus() != null && lease.getStatus().holders.isEmpty();
-    });
-  }
 }

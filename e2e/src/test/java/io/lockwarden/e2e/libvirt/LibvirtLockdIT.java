@@ -40,6 +40,7 @@ class LibvirtLockdIT {
   private static final Pattern LOG_TIME = Pattern.compile("^(\\S+) .*");
   private static final Pattern COUNTER = Pattern.compile("LWCTR (\\d+) ");
   private static LocalSystem system;
+  private static LibvirtLeases leases;
   private static Path base;
   private static LibvirtHost a;
   private static LibvirtHost b;
@@ -47,6 +48,7 @@ class LibvirtLockdIT {
   @BeforeAll
   static void start(ControlPlane controlPlane) throws Exception {
     system = LocalSystem.start(controlPlane, "lockd", Map.of(), Map.of());
+    leases = new LibvirtLeases(system);
     base = Path.of("target", "libvirt", "LibvirtLockdIT").toAbsolutePath();
     LibvirtHost.stopLeftover(base, "node-a");
     LibvirtHost.stopLeftover(base, "node-b");
@@ -96,26 +98,26 @@ class LibvirtLockdIT {
 
     a.startVm(vm).orThrow();
 
-    LeaseHolder holder = awaitHolder(disk, "a");
-    SupervisedDomain domain = domainOf(vm);
+    LeaseHolder holder = leases.awaitHolder(disk, "a");
+    SupervisedDomain domain = leases.domainOf(vm);
     assertThat(holder.domain).isEqualTo(system.apps + "/" + domain.getMetadata().getName());
     assertThat(holder.mode).isEqualTo(AccessMode.Exclusive);
     assertThat(OfdLocks.isBusy(disk, LockMode.READ)).as("an outsider's lock on byte 0 of %s", disk).isTrue();
     Await.until(vm + " shows QEMU's pid", WAIT, () -> {
-      SupervisedDomain d = domainOf(vm);
+      SupervisedDomain d = leases.domainOf(vm);
       return d.getStatus() != null && Long.valueOf(a.qemuPid(vm)).equals(d.getStatus().pid);
     });
-    SupervisedDomain attached = domainOf(vm);
+    SupervisedDomain attached = leases.domainOf(vm);
     assertThat(attached.getStatus().node).isEqualTo(system.node("a"));
     assertThat(attached.getSpec().command).isNull();
     Await.until(vm + " says it is attached", WAIT, () -> {
-      var c = system.condition(domainOf(vm).getMetadata().getName(), DomainConditions.ATTACHED);
+      var c = system.condition(leases.domainOf(vm).getMetadata().getName(), DomainConditions.ATTACHED);
       return c != null && "True".equals(c.getStatus()) && c.getMessage().contains(Long.toString(a.qemuPid(vm)));
     });
     Await.until(vm + " shows its lease granted", WAIT, () -> {
-      var leases = domainOf(vm).getStatus().leases;
-      return leases != null && leases.size() == 1
-          && leases.get(0).state == io.lockwarden.api.v1alpha1.DomainLeaseState.Granted;
+      var granted = leases.domainOf(vm).getStatus().leases;
+      return granted != null && granted.size() == 1
+          && granted.get(0).state == io.lockwarden.api.v1alpha1.DomainLeaseState.Granted;
     });
     a.destroyVm(vm).orThrow();
   }
@@ -147,9 +149,9 @@ class LibvirtLockdIT {
     assertThat(refused.stderr()).contains("SupervisedDomain " + system.apps + "/" + vm, "may not run on node "
         + system.node("b"));
     a.startVm(vm).orThrow();
-    assertThat(awaitHolder(disk, "a").domain).isEqualTo(system.apps + "/" + vm);
+    assertThat(leases.awaitHolder(disk, "a").domain).isEqualTo(system.apps + "/" + vm);
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /** Test 3: virsh destroy, and kill -9 of QEMU, release everything. */
@@ -159,16 +161,16 @@ class LibvirtLockdIT {
     Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    awaitHolder(disk, "a");
+    leases.awaitHolder(disk, "a");
 
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
     assertThat(OfdLocks.isBusy(disk, LockMode.WRITE)).isFalse();
 
     a.startVm(vm).orThrow();
-    awaitHolder(disk, "a");
+    leases.awaitHolder(disk, "a");
     new ProcessBuilder("kill", "-9", Long.toString(a.qemuPid(vm))).start().waitFor();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /**
@@ -187,13 +189,13 @@ class LibvirtLockdIT {
     a.defineVm(TestVm.named(first).disk(path).build());
     b.defineVm(TestVm.named(second).disk(path).build());
     a.startVm(first).orThrow();
-    awaitHolder(path, "a");
+    leases.awaitHolder(path, "a");
 
     Result refused = b.startVm(second);
 
     assertThat(refused.ok()).as("%s", refused).isFalse();
     assertThat(refused.stderr()).contains("held by SupervisedDomain " + system.apps + "/"
-        + domainOf(first).getMetadata().getName() + " on node " + system.node("a"));
+        + leases.domainOf(first).getMetadata().getName() + " on node " + system.node("a"));
     assertThat(b.domState(second)).isEqualTo("shut off");
     a.destroyVm(first).orThrow();
 
@@ -223,26 +225,26 @@ class LibvirtLockdIT {
     Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    long before = awaitHolder(disk, "a").epoch;
+    long before = leases.awaitHolder(disk, "a").epoch;
 
     a.migrateLive(vm, b, WAIT).orThrow();
 
     assertThat(b.domState(vm)).isEqualTo("running");
-    LeaseHolder after = awaitHolder(disk, "b");
+    LeaseHolder after = leases.awaitHolder(disk, "b");
     assertThat(after.epoch).isGreaterThan(before);
-    Await.until(vm + " placed on node-b", WAIT, () -> system.node("b").equals(domainOf(vm).getStatus().node));
+    Await.until(vm + " placed on node-b", WAIT, () -> system.node("b").equals(leases.domainOf(vm).getStatus().node));
     Instant released = lastLogTime(system.agent("a").log(), "event=lockd-released", vm);
     Instant acquired = lastLogTime(system.agent("b").log(), "event=lockd-acquire ", vm);
     assertThat(released).as("node-a's release of %s", vm).isNotNull();
     assertThat(acquired).as("node-b's acquire of %s", vm).isNotNull().isAfter(released);
-    String lease = leaseOf(disk).getMetadata().getName();
+    String lease = leases.leaseOf(disk).getMetadata().getName();
     Await.until("a HandedOff Event on " + lease, WAIT, () -> system.admin.v1().events().inAnyNamespace().list()
         .getItems().stream().anyMatch(e -> lease.equals(e.getInvolvedObject().getName())
             && "HandedOff".equals(e.getReason()) && e.getMessage().contains("from " + system.node("a"))));
     Await.until("the hand-off is measured", WAIT, () -> system.operator().get("/metrics")
         .matches("(?s).*lockwarden_handoff_seconds_count [1-9].*"));
     b.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /** Test 2: virsh suspend releases every disk after QEMU stopped; resume takes them again, the same QEMU runs on. */
@@ -252,19 +254,19 @@ class LibvirtLockdIT {
     Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    long epoch = awaitHolder(disk, "a").epoch;
+    long epoch = leases.awaitHolder(disk, "a").epoch;
     long qemu = a.qemuPid(vm);
 
     a.virsh("suspend", vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
     assertThat(a.domState(vm)).isEqualTo("paused");
 
     a.virsh("resume", vm).orThrow();
-    assertThat(awaitHolder(disk, "a").epoch).isGreaterThan(epoch);
+    assertThat(leases.awaitHolder(disk, "a").epoch).isGreaterThan(epoch);
     assertThat(a.domState(vm)).isEqualTo("running");
     assertThat(a.qemuPid(vm)).isEqualTo(qemu);
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /** Test 2: a SCSI hot-plug takes the new disk's lease before QEMU opens it; the unplug gives it back. */
@@ -275,16 +277,16 @@ class LibvirtLockdIT {
     Path extra = TestVm.qcow2(both().resolve(vm + "-extra.qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(root).build());
     a.startVm(vm).orThrow();
-    awaitHolder(root, "a");
+    leases.awaitHolder(root, "a");
 
     a.attachDisk(vm, extra, "sdb", TestVm.Format.QCOW2, false).orThrow();
-    awaitHolder(extra, "a");
+    leases.awaitHolder(extra, "a");
     assertThat(OfdLocks.isBusy(extra, LockMode.READ)).isTrue();
 
     a.detachDisk(vm, "sdb").orThrow();
-    awaitFree(extra);
+    leases.awaitFree(extra);
     assertThat(OfdLocks.isBusy(extra, LockMode.WRITE)).isFalse();
-    assertThat(leaseOf(root).getStatus().holders).extracting(h -> h.node).containsExactly(system.node("a"));
+    assertThat(leases.leaseOf(root).getStatus().holders).extracting(h -> h.node).containsExactly(system.node("a"));
     a.destroyVm(vm).orThrow();
   }
 
@@ -298,17 +300,17 @@ class LibvirtLockdIT {
     Path disk = TestVm.qcow2(aOnly().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    long epoch = awaitHolder(disk, "a").epoch;
+    long epoch = leases.awaitHolder(disk, "a").epoch;
 
     Result refused = a.migrateLive(vm, b, WAIT);
 
     assertThat(refused.ok()).as("%s", refused).isFalse();
     assertThat(a.domState(vm)).isEqualTo("running");
     assertThat(b.domState(vm)).isNull();
-    assertThat(awaitHolder(disk, "a").epoch).isGreaterThanOrEqualTo(epoch);
-    assertThat(leaseOf(disk).getStatus().holders).hasSize(1);
+    assertThat(leases.awaitHolder(disk, "a").epoch).isGreaterThanOrEqualTo(epoch);
+    assertThat(leases.leaseOf(disk).getStatus().holders).hasSize(1);
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /** Test 8: a libvirtd restart changes nothing: same QEMU, same grant, same lock. */
@@ -318,19 +320,19 @@ class LibvirtLockdIT {
     Path disk = TestVm.qcow2(both().resolve(vm + ".qcow2"), "16M");
     a.defineVm(TestVm.named(vm).disk(disk).build());
     a.startVm(vm).orThrow();
-    LeaseHolder before = awaitHolder(disk, "a");
+    LeaseHolder before = leases.awaitHolder(disk, "a");
     long qemu = a.qemuPid(vm);
 
     a.restartLibvirtd();
 
     assertThat(a.domState(vm)).isEqualTo("running");
     assertThat(a.qemuPid(vm)).isEqualTo(qemu);
-    LeaseHolder after = awaitHolder(disk, "a");
+    LeaseHolder after = leases.awaitHolder(disk, "a");
     assertThat(after.epoch).isEqualTo(before.epoch);
     assertThat(after.grantedAt).isEqualTo(before.grantedAt);
     assertThat(OfdLocks.isBusy(disk, LockMode.READ)).isTrue();
     a.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
   }
 
   /**
@@ -348,17 +350,17 @@ class LibvirtLockdIT {
         .guest(guest.resolve("vmlinux"), guest.resolve("initrd.img"), "console=ttyS0 quiet").disk(disk).build());
     Path serial = base.resolve("vms").resolve(vm + ".serial");
     a.startVm(vm).orThrow();
-    long before = awaitHolder(disk, "a").epoch;
+    long before = leases.awaitHolder(disk, "a").epoch;
     Await.until(vm + " has written 20 records", Duration.ofMinutes(3), () -> lastCounter(serial) >= 20);
 
     a.migrateLive(vm, b, Duration.ofMinutes(2)).orThrow();
     long atMigration = lastCounter(serial);
 
     assertThat(b.domState(vm)).isEqualTo("running");
-    assertThat(awaitHolder(disk, "b").epoch).isGreaterThan(before);
+    assertThat(leases.awaitHolder(disk, "b").epoch).isGreaterThan(before);
     Await.until(vm + " writes on from node-b", Duration.ofMinutes(2), () -> lastCounter(serial) >= atMigration + 20);
     b.destroyVm(vm).orThrow();
-    awaitFree(disk);
+    leases.awaitFree(disk);
     GuestDisk.Report report = GuestDisk.read(disk);
     assertThat(report.unbroken()).as(report.summary()).isTrue();
     assertThat(report.count()).isGreaterThanOrEqualTo((int) atMigration + 20);
@@ -405,38 +407,6 @@ class LibvirtLockdIT {
 
   private static String shortName(LibvirtHost host) {
     return host.name().substring("node-".length());
-  }
-
-  private static SupervisedDomain domainOf(String vm) {
-    return system.admin.resources(SupervisedDomain.class).inNamespace(system.apps).list().getItems().stream()
-        .filter(d -> d.getMetadata().getName().startsWith(vm + "-") || d.getMetadata().getName().equals(vm))
-        .findFirst()
-        .orElseThrow(() -> new AssertionError("no SupervisedDomain for libvirt domain " + vm));
-  }
-
-  private static DiskLease leaseOf(Path disk) {
-    return system.admin.resources(DiskLease.class).list().getItems().stream()
-        .filter(l -> l.getSpec() != null && disk.toString().equals(l.getSpec().path)).findFirst().orElse(null);
-  }
-
-  private static LeaseHolder awaitHolder(Path disk, String shortNode) {
-    String node = system.node(shortNode);
-    LeaseHolder[] found = new LeaseHolder[1];
-    Await.until(disk + " held on " + node, WAIT, () -> {
-      DiskLease lease = leaseOf(disk);
-      found[0] = lease == null || lease.getStatus() == null ? null : lease.getStatus().holders.stream()
-          .filter(h -> node.equals(h.node)).findFirst().orElse(null);
-      return found[0] != null;
-    });
-    return found[0];
-  }
-
-  private static void awaitFree(Path disk) {
-    // An automatic DiskLease nobody uses any more is deleted: gone counts as free.
-    Await.until(disk + " held by nobody", WAIT, () -> {
-      DiskLease lease = leaseOf(disk);
-      return lease == null || lease.getStatus() != null && lease.getStatus().holders.isEmpty();
-    });
   }
 
   /** The time of the last log line with {@code event} that names the libvirt domain {@code vm}. */
