@@ -9,6 +9,13 @@ public final class NodeLeases {
   public static final String PREFIX = "lockwarden-node-";
   /** Set by the operator, with an update guarded by resourceVersion, when it revokes the node's grants. */
   public static final String FENCED_ANNOTATION = "lockwarden.io/fenced-at";
+  /**
+   * Written by the agent with each renewal: the newest round of {@code lockwarden-timing} it has learned, or while it
+   * has promises out, the one it froze (docs/safety.md, TIME-4). Its acknowledgement of that round.
+   */
+  public static final String ROUND_ANNOTATION = "lockwarden.io/round";
+  /** Written by the agent with each renewal: {@code host:port} where its peers reach it for promises, or absent. */
+  public static final String PEER_ANNOTATION = "lockwarden.io/peer-address";
 
   private NodeLeases() {}
 

@@ -17,6 +17,18 @@ public final class TimingConfigMap {
   /** The identity of the operator that wrote it: for people, not for the rule. */
   public static final String PUBLISHED_BY = "publishedBy";
 
+  // --- The quorum (docs/safety.md, TIME-4), written by the deciding operator every 500 ms ---
+  /** A counter the operator increments; agents report the newest they learned in their renewals. */
+  public static final String ROUND = "round";
+  /** {@code W}: how old a round may be and still count as an acknowledgement; a duration ("3s"). */
+  public static final String WINDOW = "window";
+  /** The member set, in {@link Members} form: every node with a Lease, and the peer address it advertises. */
+  public static final String MEMBERS = "members";
+  /** The round that first carried {@link #MEMBERS}. */
+  public static final String MEMBERS_SINCE = "membersSince";
+  /** The set before {@link #MEMBERS}, in {@link Members} form; the operator counts a majority in both. */
+  public static final String PREVIOUS_MEMBERS = "previousMembers";
+
   private TimingConfigMap() {}
 
   public static Map<String, String> data(Duration nodeTimeout, Duration grace, String publishedBy) {
