@@ -12,6 +12,14 @@ import io.lockwarden.agent.heartbeat.NodeHeartbeat;
 import io.lockwarden.agent.heartbeat.PublishedTiming;
 import io.lockwarden.agent.observe.AgentMetrics;
 import io.lockwarden.agent.policy.NodePolicy;
+import io.lockwarden.agent.quorum.PeerConfig;
+import io.lockwarden.agent.quorum.PeerMessage;
+import io.lockwarden.agent.quorum.PeerServer;
+import io.lockwarden.agent.quorum.PeerClient;
+import io.lockwarden.agent.quorum.QuorumBridge;
+import io.lockwarden.agent.quorum.QuorumState;
+import io.lockwarden.api.NodeLeases;
+import io.lockwarden.api.TimingConfigMap;
 import io.lockwarden.observe.HttpEndpoints;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -25,8 +33,10 @@ public final class AgentMain {
 
   public static void main(String[] args) throws Exception {
     AgentConfig config;
+    PeerConfig peers;
     try {
       config = AgentConfig.from(args, System.getenv());
+      peers = PeerConfig.from(System.getenv());
     } catch (IllegalArgumentException e) {
       System.err.println("lockwarden-agent: " + e.getMessage());
       System.exit(2);
@@ -44,12 +54,15 @@ public final class AgentMain {
     }
     KubernetesClient client = new KubernetesClientBuilder().build();
     AgentMetrics metrics = new AgentMetrics(config.nodeName());
+    QuorumState quorum = new QuorumState(config.nodeName());
     // Agents may start before the operator: they renew nothing until it has published its timing.
-    PublishedTiming timing = new PublishedTiming(client, config.namespace()).start();
+    PublishedTiming timing = new PublishedTiming(client, config.namespace())
+        .onChange(learnRounds(config.nodeName(), quorum)).start();
     NodeHeartbeat heartbeat = new NodeHeartbeat(client, config.namespace(), config.nodeName(), config.fenceTimeout(),
         System::nanoTime, timing, metrics, config.unsafeSkipTimingRule());
     NodePolicy policy = new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes());
     NodeAgent agent = new NodeAgent(config, client, policy, heartbeat, metrics);
+    PeerServer peerServer = servePeers(config, peers, quorum, heartbeat, agent, metrics);
     HttpEndpoints endpoints = new HttpEndpoints(config.metricsAddress(), config.metricsPort(), metrics.registry()::scrape,
         agent::notHealthy);
     agent.start();
@@ -62,6 +75,9 @@ public final class AgentMain {
       if (lockd != null) {
         lockd.close();
       }
+      if (peerServer != null) {
+        peerServer.close();
+      }
       agent.close();
       timing.close();
       endpoints.close();
@@ -69,6 +85,57 @@ public final class AgentMain {
       stopped.countDown();
     }, "shutdown"));
     stopped.await();
+  }
+
+  /**
+   * Rounds as the watch delivers them (docs/safety.md, TIME-4); a value that does not parse is said once per problem
+   * and leaves no window or member set, so nothing is promised or used on a guess.
+   */
+  private static java.util.function.Consumer<java.util.Map<String, String>> learnRounds(String node,
+      QuorumState quorum) {
+    java.util.concurrent.atomic.AtomicReference<String> said = new java.util.concurrent.atomic.AtomicReference<>();
+    return data -> {
+      String problem = quorum.learned(data, System.nanoTime());
+      if (problem != null && !problem.equals(said.getAndSet(problem))) {
+        log.error("event=quorum-unreadable node={} configMap={} error=\"{}\" note=no promise is given or used "
+            + "until the operator publishes readable values", node, TimingConfigMap.NAME, problem);
+      } else if (problem == null) {
+        said.set(null);
+      }
+    };
+  }
+
+  /**
+   * Every renewal acknowledges the newest round (or the frozen one): the operator counts it, link or no link. With a
+   * peer key, the agent also answers its peers and, once a renewal is overdue, asks them (TIME-4). Without one it
+   * neither promises nor asks, and an outage pauses its domains at fenceTimeout (TIME-3).
+   */
+  private static PeerServer servePeers(AgentConfig config, PeerConfig peers, QuorumState quorum,
+      NodeHeartbeat heartbeat, NodeAgent agent, AgentMetrics metrics) throws java.io.IOException {
+    String node = config.nodeName();
+    if (!peers.enabled()) {
+      heartbeat.acknowledge(() -> acknowledgement(quorum, null));
+      log.warn("event=peer-link-off node={} note=no LOCKWARDEN_PEER_KEY_FILE: an outage of the API server pauses this "
+          + "node's domains at fenceTimeout (docs/safety.md, TIME-3)", node);
+      return null;
+    }
+    PeerMessage messages = new PeerMessage(peers.key());
+    PeerServer server = new PeerServer(node, quorum, messages, System::nanoTime, peers.listen()).start();
+    String address = peers.advertised(server.port());
+    heartbeat.acknowledge(() -> acknowledgement(quorum, address));
+    agent.coverage(quorum::coveredUntil);
+    new QuorumBridge(node, quorum, new PeerClient(node, messages), heartbeat, config.fenceTimeout(),
+        config.renewInterval(), agent::extendOnPromises, metrics).start();
+    log.info("event=peer-link-serving node={} listen={} advertised={}", node, peers.listen(), address);
+    return server;
+  }
+
+  private static java.util.Map<String, String> acknowledgement(QuorumState quorum, String address) {
+    long round = quorum.reportedRound(System.nanoTime());
+    java.util.Map<String, String> marks = new java.util.HashMap<>();
+    marks.put(NodeLeases.ROUND_ANNOTATION, round < 0 ? null : Long.toString(round));
+    marks.put(NodeLeases.PEER_ANNOTATION, address);
+    return marks;
   }
 
   /**

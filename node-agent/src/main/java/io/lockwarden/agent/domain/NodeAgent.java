@@ -83,6 +83,7 @@ public final class NodeAgent implements AutoCloseable {
       Executors.newSingleThreadScheduledExecutor(r -> thread(r, "heartbeat"));
   private final AtomicBoolean passQueued = new AtomicBoolean();
   private boolean handOffInProgress; // pass thread only
+  private volatile java.util.function.LongSupplier coveredUntil = () -> Long.MIN_VALUE;
 
   public NodeAgent(AgentConfig config, KubernetesClient client, NodePolicy policy, NodeHeartbeat heartbeat,
       AgentMetrics metrics) {
@@ -129,6 +130,19 @@ public final class NodeAgent implements AutoCloseable {
     passes.scheduleWithFixedDelay(this::pass, 0, PASS_MILLIS, TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * The promises of a majority extend the right of the running domains to {@code until} (docs/safety.md, TIME-4),
+   * never one that already ran out.
+   */
+  public synchronized void extendOnPromises(long until) {
+    deadlines.extendRunning(records.values(), until, System.nanoTime());
+  }
+
+  /** Where promises let the right run until, if later than the renewal's: a renewal never shortens it. */
+  public void coverage(java.util.function.LongSupplier coveredUntil) {
+    this.coveredUntil = coveredUntil;
+  }
+
   /** The agent's caches, for the lockd service (libvirt's calls are answered from what the agent watches). */
   public ClusterView view() {
     return view;
@@ -166,7 +180,9 @@ public final class NodeAgent implements AutoCloseable {
         if (mark != null) {
           fence.onMark(mark, fresh, records.values());
         }
-        deadlines.extend(records.values(), heartbeat.validUntil(), fresh == null ? null : fresh.items());
+        long validUntil = mark == null ? Math.max(heartbeat.validUntil(), coveredUntil.getAsLong())
+            : heartbeat.validUntil();
+        deadlines.extend(records.values(), validUntil, fresh == null ? null : fresh.items());
       }
     } catch (RuntimeException e) {
       log.warn("event=heartbeat-failed node={} error=\"{}\" note=no deadline extended", node, e.getMessage());

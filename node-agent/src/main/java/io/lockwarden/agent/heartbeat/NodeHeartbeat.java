@@ -49,6 +49,8 @@ public final class NodeHeartbeat {
   private volatile long validUntil = Long.MIN_VALUE;
   private volatile String fencedAt;
   private volatile String clearFence;
+  private volatile boolean timingHolds;
+  private volatile Supplier<Map<String, String>> acknowledgement = Map::of;
 
   /**
    * @param publishedTiming the data of the operator's ConfigMap {@code lockwarden-timing}, null while there is none
@@ -71,6 +73,19 @@ public final class NodeHeartbeat {
   /** The monotonic time until which the node's grants are proven, or Long.MIN_VALUE before the first renewal. */
   public long validUntil() {
     return validUntil;
+  }
+
+  /**
+   * Annotations each renewal carries for the quorum (docs/safety.md, TIME-4): the round it acknowledges and the peer
+   * address, read at the moment of sending; a null value removes the annotation.
+   */
+  public void acknowledge(Supplier<Map<String, String>> annotations) {
+    this.acknowledgement = annotations;
+  }
+
+  /** Whether TIME-2 held against the published timing at the last attempt (nothing is extended otherwise). */
+  public boolean timingRuleHolds() {
+    return timingHolds;
   }
 
   /** The operator's fence mark on the node's Lease, if the last renewal found one, else null. */
@@ -101,8 +116,19 @@ public final class NodeHeartbeat {
       desired.getSpec().setLeaseDurationSeconds((int) Math.max(1, fenceTimeout.toSeconds()));
       desired.getSpec().setRenewTime(ZonedDateTime.now());
       Map<String, String> marks = desired.getMetadata().getAnnotations();
-      if (marks != null && clearFence != null && clearFence.equals(marks.get(NodeLeases.FENCED_ANNOTATION))) {
+      if (marks == null) {
+        marks = new java.util.HashMap<>();
+        desired.getMetadata().setAnnotations(marks);
+      }
+      if (clearFence != null && clearFence.equals(marks.get(NodeLeases.FENCED_ANNOTATION))) {
         marks.remove(NodeLeases.FENCED_ANNOTATION);
+      }
+      for (Map.Entry<String, String> mark : acknowledgement.get().entrySet()) {
+        if (mark.getValue() == null) {
+          marks.remove(mark.getKey());
+        } else {
+          marks.put(mark.getKey(), mark.getValue());
+        }
       }
       current = desired.getMetadata().getResourceVersion() == null ? client.resource(desired).create()
           : client.resource(desired).update(); // PUT with the resourceVersion: a fence in between makes it fail
@@ -153,7 +179,8 @@ public final class NodeHeartbeat {
             TimingConfigMap.NAME);
       }
     }
-    return verdict.holds() || unsafeSkipTimingRule;
+    timingHolds = verdict.holds() || unsafeSkipTimingRule;
+    return timingHolds;
   }
 
   private static String format(Duration duration) {

@@ -13,6 +13,7 @@ public final class AgentMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final AtomicInteger supervisorsRunning = new AtomicInteger();
   private final AtomicInteger timingRuleBroken = new AtomicInteger();
+  private final AtomicInteger onPromises = new AtomicInteger();
   private final Counter localLockConflicts;
   private final Timer renewals;
   private final Counter renewalFailures;
@@ -33,6 +34,12 @@ public final class AgentMetrics {
         .description("1 while TIME-2 does not hold against the timing the operator published, or that timing is "
             + "missing or unreadable: the agent renews nothing then; else 0")
         .register(registry);
+    Gauge.builder("lockwarden.quorum.on.promises", onPromises, AtomicInteger::get)
+        .description("1 while the node's domains run on promises from a majority of nodes, not on a renewal "
+            + "(docs/safety.md, TIME-4); else 0")
+        .register(registry);
+    promiseAsk(true, false);
+    promiseAsk(false, false);
     renewalFailures = Counter.builder("lockwarden.heartbeat.failures").description("Node Lease renewals that failed")
         .register(registry);
   }
@@ -67,6 +74,24 @@ public final class AgentMetrics {
   /** Whether TIME-2 failed to hold at the last renewal attempt (docs/safety.md). */
   public void timingRuleBroken(boolean broken) {
     timingRuleBroken.set(broken ? 1 : 0);
+  }
+
+  /** An ask for promises: whether a majority granted and the right was extended. */
+  public void promiseAsk(boolean extended) {
+    promiseAsk(extended, true);
+  }
+
+  private void promiseAsk(boolean extended, boolean count) {
+    Counter counter = Counter.builder("lockwarden.quorum.asks")
+        .description("Asks for promises made to the peers while a renewal was overdue, by outcome")
+        .tag("outcome", extended ? "extended" : "short").register(registry);
+    if (count) {
+      counter.increment();
+    }
+  }
+
+  public void onPromises(boolean on) {
+    onPromises.set(on ? 1 : 0);
   }
 
   public void renewalFailed() {

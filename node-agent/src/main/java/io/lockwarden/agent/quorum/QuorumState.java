@@ -1,0 +1,200 @@
+package io.lockwarden.agent.quorum;
+
+import io.lockwarden.api.Durations;
+import io.lockwarden.api.Members;
+import io.lockwarden.api.TimingConfigMap;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The agent's side of TIME-4 (docs/safety.md), pure: what it learned of the operator's rounds, what it promised its
+ * peers, and how long the promises it holds let its domains run. Times are this host's monotonic nanoseconds, passed
+ * in, so every rule is tested without waiting. Thread-safe: the watch, the peer server, the heartbeat and the bridge
+ * all call it.
+ *
+ * <ul>
+ *   <li><b>Granting (QUO-2)</b>: only while quiet, no new round learned for {@code W'} = {@link #quiet}; the grant
+ *       freezes the round this node reports until every promise it gave has run out.
+ *   <li><b>Holding (QUO-3)</b>: promises of a strict majority of its member set, itself included, extend its right to
+ *       {@code sentAt + D - margin}; an ask counts only if sent while the right had not yet run out (no gap).
+ * </ul>
+ */
+public final class QuorumState {
+  /** ρ, the clock-rate error allowed between any two hosts (NTP slews at most 500 ppm). */
+  static final double RATE_ERROR = 0.01;
+  /** Beyond the clock-rate terms: scheduling, and a promise's reply taking its time. */
+  static final Duration MARGIN = Duration.ofMillis(200);
+
+  private final String node;
+  private long newestRound = -1;
+  private long learnedAt;
+  private Duration window;
+  private Members members = Members.NONE;
+  private long promisedUntil = Long.MIN_VALUE;
+  private long frozenRound = -1;
+  private long coveredUntil = Long.MIN_VALUE;
+  /** Bumped when the coverage is dropped, so that an ask in flight then extends nothing. */
+  private long generation;
+
+  public QuorumState(String node) {
+    this.node = node;
+  }
+
+  /** {@code W'}: how long a node must have learned no new round before it may promise, from the window {@code W}. */
+  public static Duration quiet(Duration window) {
+    return Duration.ofNanos((long) (window.toNanos() * (1 + 3 * RATE_ERROR))).plus(MARGIN);
+  }
+
+  /** How long a promise of {@code duration}, asked at {@code sentAt}, may be used: {@code sentAt + D - 2ρD - margin}. */
+  public static long usableUntil(long sentAt, Duration duration) {
+    return sentAt + duration.toNanos() - (long) (2 * RATE_ERROR * duration.toNanos()) - MARGIN.toNanos();
+  }
+
+  /**
+   * What the watch of {@code lockwarden-timing} delivered. A higher round is learned now; a window or member set that
+   * does not parse leaves none (no promise is given or used on a guess), whatever the round.
+   *
+   * @return a problem with the published values, or null
+   */
+  public synchronized String learned(Map<String, String> data, long now) {
+    if (data == null) {
+      return null;
+    }
+    String problem = null;
+    String round = data.get(TimingConfigMap.ROUND);
+    if (round != null) {
+      try {
+        long value = Long.parseLong(round.trim());
+        if (value > newestRound) {
+          newestRound = value;
+          learnedAt = now;
+        }
+      } catch (NumberFormatException e) {
+        problem = "round '" + round + "' is not a number";
+      }
+    }
+    String windowText = data.get(TimingConfigMap.WINDOW);
+    try {
+      window = windowText == null ? null : Durations.parse(TimingConfigMap.WINDOW, windowText);
+    } catch (IllegalArgumentException e) {
+      window = null;
+      problem = e.getMessage();
+    }
+    try {
+      members = Members.parse(data.get(TimingConfigMap.MEMBERS));
+    } catch (IllegalArgumentException e) {
+      members = Members.NONE;
+      problem = "members: " + e.getMessage();
+    }
+    return problem;
+  }
+
+  /** The round this node's next renewal acknowledges: the frozen one while a promise it gave runs, else the newest. */
+  public synchronized long reportedRound(long now) {
+    return now < promisedUntil ? frozenRound : newestRound;
+  }
+
+  public synchronized Members members() {
+    return members;
+  }
+
+  public synchronized Duration window() {
+    return window;
+  }
+
+  /** Why this node may not promise now, or null if it may (QUO-2). */
+  public synchronized Refusal refusal(long now) {
+    if (window == null || newestRound < 0) {
+      return Refusal.NO_ROUNDS_KNOWN;
+    }
+    if (now - learnedAt <= quiet(window).toNanos()) {
+      return Refusal.NOT_QUIET;
+    }
+    return null;
+  }
+
+  /**
+   * A peer asks for a promise of {@code duration}: granted (true) only while quiet. Granting freezes the round this
+   * node reports, at the newest it has, which it learned at least {@code W'} ago; a promise still running keeps the
+   * round frozen earlier.
+   */
+  public synchronized boolean grant(Duration duration, long now) {
+    if (refusal(now) != null) {
+      return false;
+    }
+    if (now >= promisedUntil) {
+      frozenRound = newestRound;
+    }
+    promisedUntil = Math.max(promisedUntil, now + duration.toNanos());
+    return true;
+  }
+
+  /** Whether a promise this node gave is still running: its renewals acknowledge only the frozen round meanwhile. */
+  public synchronized boolean promising(long now) {
+    return now < promisedUntil;
+  }
+
+  /**
+   * Before asking, at {@code now}, which is taken as the moment the requests are sent (they go after it): the ask, or
+   * null if one now could not count. Not a member of its own set, or the right already run out (whichever of renewal
+   * and promises gave it): coverage never restarts after a gap.
+   */
+  public synchronized Ask ask(long renewalValidUntil, long now) {
+    if (!members.contains(node) || now >= Math.max(renewalValidUntil, coveredUntil)) {
+      return null;
+    }
+    Map<String, String> peers = new java.util.TreeMap<>(members.addresses());
+    peers.remove(node);
+    return new Ask(now, peers, generation);
+  }
+
+  /** An ask: sent at {@code sentAt} to {@code peers} (node to address). */
+  public record Ask(long sentAt, Map<String, String> peers, long generation) {}
+
+  /**
+   * The answers to an ask: with promises of a strict majority of the member set (this node included), the right
+   * extends to {@link #usableUntil}. Promises from nodes outside the set count for nothing; an ask made before the
+   * coverage was dropped extends nothing.
+   *
+   * @return whether the promises extended the right
+   */
+  public synchronized boolean answered(Ask ask, Duration duration, Collection<String> granted) {
+    if (ask.generation() != generation) {
+      return false;
+    }
+    Set<String> counted = new TreeSet<>(granted);
+    counted.add(node);
+    counted.retainAll(members.addresses().keySet());
+    if (!members.contains(node) || counted.size() < members.majority()) {
+      return false;
+    }
+    long until = usableUntil(ask.sentAt(), duration);
+    if (until <= coveredUntil) {
+      return false;
+    }
+    coveredUntil = until;
+    return true;
+  }
+
+  /** Until when the promises held cover this node's domains; Long.MIN_VALUE if none. */
+  public synchronized long coveredUntil() {
+    return coveredUntil;
+  }
+
+  /** The operator fenced this node: promises extend nothing from now on; only a renewal that confirms grants does. */
+  public synchronized void dropCoverage() {
+    coveredUntil = Long.MIN_VALUE;
+    generation++;
+  }
+
+  /** Why a peer refuses. */
+  public enum Refusal {
+    /** It has not learned a round and a window yet, so it cannot tell how long it must be quiet. */
+    NO_ROUNDS_KNOWN,
+    /** It learned a round within {@code W'}: it may still acknowledge a fence, so it must not promise. */
+    NOT_QUIET
+  }
+}

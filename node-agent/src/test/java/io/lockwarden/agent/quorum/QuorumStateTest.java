@@ -1,0 +1,135 @@
+package io.lockwarden.agent.quorum;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lockwarden.api.TimingConfigMap;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The rules of TIME-4 (docs/safety.md) on the agent's side, on a clock the test moves. */
+class QuorumStateTest {
+  private static final long S = 1_000_000_000L;
+  private static final Duration D = Duration.ofSeconds(6);
+
+  private static Map<String, String> published(long round, String members) {
+    return Map.of(TimingConfigMap.ROUND, Long.toString(round), TimingConfigMap.WINDOW, "3s",
+        TimingConfigMap.MEMBERS, members);
+  }
+
+  private static QuorumState learnedAt(String node, long round, long now) {
+    QuorumState state = new QuorumState(node);
+    assertThat(state.learned(published(round, "a=h:1,b=h:2,c=h:3"), now)).isNull();
+    return state;
+  }
+
+  @Test
+  void quietIsTheWindowStretchedForClockRatesPlusAMargin() {
+    assertThat(QuorumState.quiet(Duration.ofSeconds(3))).isEqualTo(Duration.ofMillis(3290));
+    // W' >= W (1 + ρ) / (1 − ρ) for ρ = 1 %, the argument's requirement.
+    assertThat(QuorumState.quiet(Duration.ofSeconds(3)).toNanos()).isGreaterThan((long) (3 * S * 1.01 / 0.99));
+  }
+
+  @Test
+  void aNodeThatLearnedARoundWithinTheQuietPeriodRefuses() {
+    QuorumState b = learnedAt("b", 7, 0);
+    assertThat(b.grant(D, 3 * S)).isFalse();
+    assertThat(b.refusal(3 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+    assertThat(b.grant(D, 3_290_000_001L)).isTrue();
+  }
+
+  @Test
+  void aNewRoundMakesItLoudAgainAnOldOneDoesNot() {
+    QuorumState b = learnedAt("b", 7, 0);
+    b.learned(published(7, "a=h:1,b=h:2,c=h:3"), 4 * S); // the same round again: a resync, not news
+    assertThat(b.refusal(4 * S)).isNull();
+    b.learned(published(8, "a=h:1,b=h:2,c=h:3"), 4 * S);
+    assertThat(b.refusal(5 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+  }
+
+  @Test
+  void nothingIsPromisedBeforeARoundAndAWindowAreKnownOrWhenTheyDoNotParse() {
+    QuorumState b = new QuorumState("b");
+    assertThat(b.grant(D, 100 * S)).isFalse();
+    assertThat(b.refusal(100 * S)).isEqualTo(QuorumState.Refusal.NO_ROUNDS_KNOWN);
+    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "3", TimingConfigMap.WINDOW, "soon"), 0)).contains("window");
+    assertThat(b.grant(D, 100 * S)).isFalse();
+    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "x", TimingConfigMap.WINDOW, "3s"), 0)).contains("round");
+    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "4", TimingConfigMap.WINDOW, "3s",
+        TimingConfigMap.MEMBERS, "=h:1"), 0)).contains("members");
+    assertThat(b.members().size()).isZero();
+  }
+
+  @Test
+  void whilePromisingItAcknowledgesOnlyTheRoundItFroze() {
+    QuorumState b = learnedAt("b", 7, 0);
+    long p0 = 4 * S;
+    assertThat(b.grant(D, p0)).isTrue();
+    b.learned(published(9, "a=h:1,b=h:2,c=h:3"), 5 * S); // the API server is back
+    assertThat(b.reportedRound(5 * S)).isEqualTo(7);
+    assertThat(b.grant(D, 5 * S)).isFalse(); // and it promises no more
+    assertThat(b.promising(p0 + D.toNanos() - 1)).isTrue();
+    assertThat(b.reportedRound(p0 + D.toNanos() - 1)).isEqualTo(7);
+    assertThat(b.reportedRound(p0 + D.toNanos())).isEqualTo(9);
+  }
+
+  @Test
+  void aSecondPromiseKeepsTheRoundFrozenFirstAndLengthensThePromise() {
+    QuorumState b = learnedAt("b", 7, 0);
+    b.grant(D, 4 * S);
+    b.grant(D, 8 * S);
+    assertThat(b.reportedRound(13 * S)).isEqualTo(7);
+    assertThat(b.promising(14 * S - 1)).isTrue();
+  }
+
+  @Test
+  void aMajorityOfTheSetItselfIncludedExtendsTheRightFromWhenItAsked() {
+    QuorumState a = learnedAt("a", 7, 0);
+    long renewal = 6 * S;
+    QuorumState.Ask ask = a.ask(renewal, 4 * S);
+    assertThat(ask.peers()).containsOnlyKeys("b", "c");
+    assertThat(a.answered(ask, D, List.of("b"))).isTrue();
+    assertThat(a.coveredUntil()).isEqualTo(QuorumState.usableUntil(4 * S, D));
+    assertThat(a.coveredUntil()).isEqualTo(4 * S + 6 * S - 120_000_000L - 200_000_000L);
+  }
+
+  @Test
+  void withoutAMajorityNothingIsExtended() {
+    QuorumState a = new QuorumState("a");
+    a.learned(published(7, "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5"), 0);
+    QuorumState.Ask ask = a.ask(6 * S, 4 * S);
+    assertThat(a.answered(ask, D, List.of("b"))).isFalse();
+    assertThat(a.answered(ask, D, List.of("b", "x", "y"))).as("nodes outside the set count for nothing").isFalse();
+    assertThat(a.answered(ask, D, List.of("b", "c"))).isTrue();
+  }
+
+  @Test
+  void noAskOnceTheRightRanOutCoverageNeverRestartsAfterAGap() {
+    QuorumState a = learnedAt("a", 7, 0);
+    assertThat(a.ask(6 * S, 6 * S)).isNull();
+    QuorumState.Ask ask = a.ask(6 * S, 5 * S);
+    a.answered(ask, D, List.of("b", "c"));
+    long covered = a.coveredUntil();
+    assertThat(a.ask(6 * S, covered - 1)).as("promises keep it going while they hold").isNotNull();
+    assertThat(a.ask(6 * S, covered)).isNull();
+  }
+
+  @Test
+  void aNodeOutsideItsOwnSetNeitherAsksNorCountsItself() {
+    QuorumState x = learnedAt("x", 7, 0);
+    assertThat(x.ask(6 * S, 4 * S)).isNull();
+  }
+
+  @Test
+  void aFenceDropsTheCoverageAndAnAskInFlightThenExtendsNothing() {
+    QuorumState a = learnedAt("a", 7, 0);
+    QuorumState.Ask ask = a.ask(6 * S, 4 * S);
+    a.answered(ask, D, List.of("b"));
+    QuorumState.Ask inFlight = a.ask(6 * S, 5 * S);
+    a.dropCoverage();
+    assertThat(a.coveredUntil()).isEqualTo(Long.MIN_VALUE);
+    assertThat(a.answered(inFlight, D, List.of("b", "c"))).isFalse();
+    assertThat(a.coveredUntil()).isEqualTo(Long.MIN_VALUE);
+  }
+}
