@@ -61,6 +61,7 @@ public final class LocalSystem implements AutoCloseable {
   public final Path base;
   public final Path disks;
   private final Path kubeconfig;
+  private final Path peerKey;
   private final Map<String, String> operatorEnv;
   private final Map<String, String> agentEnv;
   private final Map<String, JavaProcess> agents = new LinkedHashMap<>();
@@ -82,6 +83,10 @@ public final class LocalSystem implements AutoCloseable {
     // The agents' credentials: readable by them (root) only, never by a domain (SEC-4).
     Files.writeString(kubeconfig, controlPlane.kubeconfigYaml());
     Files.setPosixFilePermissions(kubeconfig, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    // The peer link's key, shared by this system's agents as the chart's Secret would be (docs/safety.md, TIME-4).
+    this.peerKey = base.resolve("peer-key");
+    Files.writeString(peerKey, java.util.UUID.randomUUID().toString());
+    Files.setPosixFilePermissions(peerKey, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
   }
 
   /**
@@ -153,6 +158,8 @@ public final class LocalSystem implements AutoCloseable {
         "LOCKWARDEN_ALLOWED_PATH_PREFIXES", disks.toString(),
         "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1"));
     env.put("LOCKWARDEN_LOCKD_SOCKET", "none"); // the host's libvirt socket is no test's, unless a test says so
+    env.put("LOCKWARDEN_PEER_KEY_FILE", peerKey.toString());
+    env.put("LOCKWARDEN_PEER_LISTEN", "127.0.0.1:0");
     env.putAll(agentEnv);
     env.putAll(nodeEnv);
     JavaProcess agent = JavaProcess.start("node-agent", "io.lockwarden.agent.AgentMain", node(shortName), env, List.of(),
