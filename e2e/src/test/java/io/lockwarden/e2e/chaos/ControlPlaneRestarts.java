@@ -22,7 +22,7 @@ import java.util.function.Predicate;
  * are found through /proc by their ports, since the fixture that started them does not hand them out. From the moment
  * this exists it owns both processes ({@link ControlPlane#allowRestarts()}): {@link #close()} stops them.
  */
-final class ControlPlaneRestarts implements AutoCloseable {
+public final class ControlPlaneRestarts implements AutoCloseable {
   private final int apiPort;
   private final int etcdPort;
   private final Path logDir;
@@ -34,6 +34,16 @@ final class ControlPlaneRestarts implements AutoCloseable {
     String etcdUrl = argAfter(commandLine(apiServer()), "--etcd-servers");
     this.etcdPort = URI.create(etcdUrl.split(",")[0]).getPort();
     controlPlane.allowRestarts();
+  }
+
+  /**
+   * The test control plane's kube-apiserver, for a test that only signals it (SIGSTOP and SIGCONT: an outage that
+   * ends by itself) and so takes no ownership of it.
+   */
+  public static ProcessHandle apiServerOf(ControlPlane controlPlane) {
+    String port = Integer.toString(controlPlane.admin().getMasterUrl().getPort());
+    return find("kube-apiserver", argv -> port.equals(argAfter(argv, "--secure-port")))
+        .orElseThrow(() -> new IllegalStateException("no kube-apiserver on port " + port));
   }
 
   /** SIGKILL to the API server, then the same command again: what a crash and a restart by systemd would do. */
