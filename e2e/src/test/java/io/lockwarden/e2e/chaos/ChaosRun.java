@@ -38,7 +38,8 @@ public final class ChaosRun {
   private static final Duration STEP = Duration.ofMillis(1500);
 
   /** What the run found. {@code text} is the summary as printed. */
-  public record Result(SplitBrainChecker.Report report, int faults, int needlessKills, int kills, String text) {}
+  public record Result(SplitBrainChecker.Report report, int faults, int needlessKills, int kills, int needlessPauses,
+      int pauses, String text) {}
 
   private ChaosRun() {}
 
@@ -58,6 +59,7 @@ public final class ChaosRun {
     Map<String, String> agentEnv = new HashMap<>(LocalSystem.FENCING_AGENT);
     agentEnv.putAll(agentOverrides);
     Map<String, TcpProxy> proxies = new LinkedHashMap<>();
+    Map<String, TcpProxy> peerProxies = new LinkedHashMap<>();
     Map<String, JavaProcess> operators = new LinkedHashMap<>();
     URI api = URI.create(controlPlane.admin().getMasterUrl().toString());
     try (LocalSystem system = LocalSystem.start(controlPlane, "chaos", operatorEnv, agentEnv);
@@ -66,7 +68,18 @@ public final class ChaosRun {
       operators.put("operator", system.operator());
       operators.put("operator-2", system.startOperator("operator-2"));
       Map<String, Path> kubeconfigs = new HashMap<>();
+      Map<String, Map<String, String>> peerEnv = new HashMap<>();
       for (String node : NODES) {
+        // The peer link behind a proxy too, so that agents can be cut off from each other (PEER_PARTITION): it
+        // listens on a fixed port, kept across agent restarts, and advertises the proxy's.
+        int listen;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+          listen = free.getLocalPort();
+        }
+        TcpProxy peerProxy = new TcpProxy("127.0.0.1", listen);
+        peerProxies.put(node, peerProxy);
+        peerEnv.put(node, Map.of("LOCKWARDEN_PEER_LISTEN", "127.0.0.1:" + listen, "LOCKWARDEN_PEER_ADDRESS",
+            "127.0.0.1:" + peerProxy.port()));
         TcpProxy proxy = new TcpProxy(api.getHost(), api.getPort());
         proxies.put(node, proxy);
         Path kubeconfig = system.base.resolve("kubeconfig-" + node);
@@ -78,8 +91,11 @@ public final class ChaosRun {
       }
       // Each node locks in a lockspace of its own, as on storage whose locks do not reach other hosts: then no local
       // lock stands between two nodes' writers, and only the leases, the deadlines and the hand-off keep them apart.
-      Consumer<String> startAgent = node -> system.startAgent(node, kubeconfigs.get(node),
-          Map.of("LOCKWARDEN_LOCKSPACE_DIR", system.base.resolve("lockspace-" + node).toString()));
+      Consumer<String> startAgent = node -> {
+        Map<String, String> env = new HashMap<>(peerEnv.get(node));
+        env.put("LOCKWARDEN_LOCKSPACE_DIR", system.base.resolve("lockspace-" + node).toString());
+        system.startAgent(node, kubeconfigs.get(node), env);
+      };
       NODES.forEach(startAgent);
       system.awaitNodesAlive(NODES.size());
       out.printf("[chaos] seed %d, %s, %d agents through proxies with a lockspace each, 2 operator replicas, up to %d "
@@ -87,7 +103,7 @@ public final class ChaosRun {
           operatorOverrides.isEmpty() ? "" : "; NEGATIVE CONTROL, operators with " + operatorOverrides
               + ", agents with " + agentOverrides);
 
-      Faults faults = new Faults(system, NODES, startAgent, proxies, operators, restarts, random, out);
+      Faults faults = new Faults(system, NODES, startAgent, proxies, peerProxies, operators, restarts, random, out);
       Workloads workloads = new Workloads(system, NODES, MAX_DOMAINS, random, out);
       Observer observer = new Observer(system, workloads);
       long end = System.nanoTime() + length.toNanos();
@@ -127,13 +143,16 @@ public final class ChaosRun {
       history.close();
       SplitBrainChecker.Report report = SplitBrainChecker.check(diskFiles, LeaseHistory.load(history.file()));
       List<Kills.Kill> kills = new ArrayList<>();
+      List<Kills.Kill> pauses = new ArrayList<>();
       for (String node : NODES) {
         Path log = Path.of("target", "process-logs", system.node(node) + ".log");
         if (Files.exists(log)) {
           kills.addAll(Kills.parse(Files.readString(log), startMillis));
+          pauses.addAll(Kills.parsePauses(Files.readString(log), startMillis));
         }
       }
       List<Kills.Kill> needless = Kills.needless(kills, faults.windows(), system::node);
+      List<Kills.Kill> needlessPauses = Kills.needless(pauses, faults.windows(), system::node);
       int faultCount = faults.counts().values().stream().mapToInt(Integer::intValue).sum();
       String text = String.join("\n",
           "chaos run: seed " + seed + ", " + length.toMinutes() + " min (" + length.toSeconds() + " s), started "
@@ -145,15 +164,19 @@ public final class ChaosRun {
           "grants: " + report.grants() + "; " + observer.summary(),
           "kills by an agent: " + kills.size() + ", needless: " + needless.size()
               + (needless.isEmpty() ? "" : " " + needless.stream().limit(5).toList()),
+          "pauses: " + pauses.size() + ", needless: " + needlessPauses.size()
+              + (needlessPauses.isEmpty() ? "" : " " + needlessPauses.stream().limit(5).toList()),
           "exited on their own and restarted: " + (faults.exits().isEmpty() ? "none" : faults.exits()),
           "proxies: " + proxies.values().stream().map(TcpProxy::summary).toList(),
+          "peer proxies: " + peerProxies.values().stream().map(TcpProxy::summary).toList(),
           report.summary(),
           "violations: " + report.violations().size());
       out.println(text);
-      return new Result(report, faultCount, needless.size(), kills.size(), text);
+      return new Result(report, faultCount, needless.size(), kills.size(), needlessPauses.size(), pauses.size(), text);
     } finally {
       operators.values().forEach(JavaProcess::close);
       proxies.values().forEach(TcpProxy::close);
+      peerProxies.values().forEach(TcpProxy::close);
     }
   }
 

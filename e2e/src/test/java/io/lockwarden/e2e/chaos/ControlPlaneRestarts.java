@@ -56,6 +56,16 @@ public final class ControlPlaneRestarts implements AutoCloseable {
     restart(etcd(), "etcd");
   }
 
+  /**
+   * SIGSTOP to the API server, or to etcd: an outage that leaves every connection open and silent, as a hung process
+   * or a lost load balancer would. Returns the pid to continue.
+   */
+  long stop(boolean etcd) {
+    long pid = (etcd ? etcd() : apiServer()).pid();
+    io.lockwarden.e2e.harness.Signals.send("STOP", pid);
+    return pid;
+  }
+
   private ProcessHandle apiServer() {
     return find("kube-apiserver", argv -> Integer.toString(apiPort).equals(argAfter(argv, "--secure-port")))
         .orElseThrow(() -> new IllegalStateException("no kube-apiserver on port " + apiPort));

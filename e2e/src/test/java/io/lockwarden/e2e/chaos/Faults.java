@@ -29,18 +29,42 @@ import java.util.stream.Stream;
 final class Faults {
   enum Kind {
     AGENT_KILL, AGENT_STOP, SUPERVISOR_KILL, SUPERVISOR_STOP, OPERATOR_LEADER_KILL, APISERVER_RESTART, ETCD_RESTART,
-    PROXY_BLACKHOLE, PROXY_RESET;
+    PROXY_BLACKHOLE, PROXY_RESET,
+    /** kube-apiserver SIGSTOPped for 20 s to 3 min: the API server gone for everyone (TIME-4). */
+    APISERVER_OUTAGE,
+    /** etcd SIGSTOPped for 5 s to 1 min. */
+    ETCD_OUTAGE,
+    /** A majority of the agents cut off from the API server at once, the operator not (QUO-1: nobody is fenced). */
+    MAJORITY_CUT,
+    /** Nobody reaches one agent's peer link: agents that cannot reach each other. */
+    PEER_PARTITION;
 
     /** A fault on one node, rather than on the control plane or the operator. */
     boolean onNode() {
-      return this != OPERATOR_LEADER_KILL && this != APISERVER_RESTART && this != ETCD_RESTART;
+      return this != OPERATOR_LEADER_KILL && !controlPlane() && this != MAJORITY_CUT;
+    }
+
+    /** A fault of the API server or etcd: one at a time, since a restart would replace a stopped process. */
+    boolean controlPlane() {
+      return this == APISERVER_RESTART || this == ETCD_RESTART || this == APISERVER_OUTAGE || this == ETCD_OUTAGE;
+    }
+
+    /**
+     * Whether a fault of this kind on a node explains a pause or a kill there. Since TIME-4 an outage of the control
+     * plane, a majority cut off or the operator's death explain nothing: domains must run on through them. A partition
+     * of the peer link explains them anywhere (a node that cannot gather promises pauses during an outage).
+     */
+    boolean explainsStops() {
+      return this == AGENT_KILL || this == AGENT_STOP || this == SUPERVISOR_KILL || this == PROXY_BLACKHOLE
+          || this == PROXY_RESET || this == PEER_PARTITION;
     }
   }
 
   /** Node faults twice as often as cluster-wide ones: a control-plane restart stalls everything for seconds. */
   private static final List<Kind> WEIGHTED = List.of(Kind.AGENT_KILL, Kind.AGENT_KILL, Kind.AGENT_STOP, Kind.AGENT_STOP,
       Kind.SUPERVISOR_KILL, Kind.SUPERVISOR_KILL, Kind.SUPERVISOR_STOP, Kind.SUPERVISOR_STOP, Kind.PROXY_BLACKHOLE,
-      Kind.PROXY_BLACKHOLE, Kind.PROXY_RESET, Kind.OPERATOR_LEADER_KILL, Kind.APISERVER_RESTART, Kind.ETCD_RESTART);
+      Kind.PROXY_BLACKHOLE, Kind.PROXY_RESET, Kind.OPERATOR_LEADER_KILL, Kind.APISERVER_RESTART, Kind.ETCD_RESTART,
+      Kind.APISERVER_OUTAGE, Kind.ETCD_OUTAGE, Kind.MAJORITY_CUT, Kind.PEER_PARTITION, Kind.PEER_PARTITION);
 
   /** A fault now in force, healed at {@code healAt} (System.nanoTime()); node is null for cluster-wide faults. */
   private record Active(Kind kind, String node, long healAt, Runnable heal) {}
@@ -52,6 +76,7 @@ final class Faults {
   private final List<String> nodes;
   private final Consumer<String> startAgent;
   private final Map<String, TcpProxy> proxies;
+  private final Map<String, TcpProxy> peerProxies;
   private final Map<String, JavaProcess> operators;
   private final ControlPlaneRestarts controlPlane;
   private final Random random;
@@ -64,12 +89,15 @@ final class Faults {
   private final Map<String, Integer> exits = new java.util.TreeMap<>();
 
   /** @param startAgent starts a node's agent (by short name), as its DaemonSet pod would be */
+  /** @param peerProxies in front of each node's peer link: what its peers dial to ask it for a promise */
   Faults(LocalSystem system, List<String> nodes, Consumer<String> startAgent, Map<String, TcpProxy> proxies,
-      Map<String, JavaProcess> operators, ControlPlaneRestarts controlPlane, Random random, PrintStream out) {
+      Map<String, TcpProxy> peerProxies, Map<String, JavaProcess> operators, ControlPlaneRestarts controlPlane,
+      Random random, PrintStream out) {
     this.system = system;
     this.nodes = nodes;
     this.startAgent = startAgent;
     this.proxies = proxies;
+    this.peerProxies = peerProxies;
     this.operators = operators;
     this.controlPlane = controlPlane;
     this.random = random;
@@ -111,12 +139,33 @@ final class Faults {
         return "SIGSTOP supervisor " + pid;
       }).orElse(null);
       case OPERATOR_LEADER_KILL -> killLeader();
+      case PEER_PARTITION -> agentFault(node, kind, () -> {
+        peerProxies.get(node).mode(TcpProxy.Mode.BLACKHOLE);
+        return () -> peerProxies.get(node).mode(TcpProxy.Mode.PASS);
+      }, seconds(5, 30));
+      case MAJORITY_CUT -> majorityCut();
+      case APISERVER_OUTAGE, ETCD_OUTAGE -> {
+        if (controlPlaneBusy()) {
+          yield null;
+        }
+        boolean etcd = kind == Kind.ETCD_OUTAGE;
+        long pid = controlPlane.stop(etcd);
+        long length = etcd ? seconds(5, 60) : seconds(20, 180);
+        record(new Active(kind, null, System.nanoTime() + length, () -> Signals.send("CONT", pid)));
+        yield (etcd ? "etcd" : "kube-apiserver") + " SIGSTOP for " + length / 1_000_000 + " ms";
+      }
       case APISERVER_RESTART -> {
+        if (controlPlaneBusy()) {
+          yield null;
+        }
         controlPlane.restartApiServer();
         record(new Active(kind, null, System.nanoTime(), () -> {}));
         yield "kube-apiserver SIGKILL and start";
       }
       case ETCD_RESTART -> {
+        if (controlPlaneBusy()) {
+          yield null;
+        }
         controlPlane.restartEtcd();
         record(new Active(kind, null, System.nanoTime(), () -> {}));
         yield "etcd SIGKILL and start";
@@ -213,6 +262,27 @@ final class Faults {
     record(new Active(kind, node, System.nanoTime() + forNanos, heal));
     lastAgentFault.put(system.node(node), System.currentTimeMillis());
     return "for " + forNanos / 1_000_000 + " ms";
+  }
+
+  private boolean controlPlaneBusy() {
+    return active.stream().anyMatch(a -> a.kind().controlPlane());
+  }
+
+  /** A strict majority of the agents, none of them busy, cut off from the API server together. */
+  private String majorityCut() {
+    List<String> free = new ArrayList<>(nodes.stream().filter(n -> !busy(n)).toList());
+    int majority = nodes.size() / 2 + 1;
+    if (free.size() < majority) {
+      return null;
+    }
+    java.util.Collections.shuffle(free, random);
+    List<String> cut = free.subList(0, majority);
+    long healAt = System.nanoTime() + seconds(10, 40);
+    for (String node : cut) {
+      proxies.get(node).mode(TcpProxy.Mode.BLACKHOLE);
+      record(new Active(Kind.MAJORITY_CUT, node, healAt, () -> proxies.get(node).mode(TcpProxy.Mode.PASS)));
+    }
+    return "agents " + cut + " cut off from the API server for " + (healAt - System.nanoTime()) / 1_000_000 + " ms";
   }
 
   private boolean busy(String node) {

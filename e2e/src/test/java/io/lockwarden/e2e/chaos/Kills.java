@@ -8,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * The domains the agents killed with prejudice (a fence mark, or a grant gone while the process ran), from their
- * logs, and which of them were needless: killed on a node that no fault touched in the minute before, nor a
- * control-plane restart. A minute covers the longest chain a fault starts (fenceTimeout, pauseTimeout, node timeout,
+ * logs, and which of them were needless: killed on a node that no fault touched in the minute before. The pauses too:
+ * an outage of the control plane must pause nothing (docs/safety.md, TIME-4). A minute covers the longest chain a fault starts (fenceTimeout, pauseTimeout, node timeout,
  * agent restart). Reported, not failed: a needless kill costs a user a VM restart, never two writers.
  */
 final class Kills {
@@ -43,11 +43,37 @@ final class Kills {
     return kills;
   }
 
-  /** The kills no fault explains: none on their node (by full node name) or cluster-wide in the window before. */
+  private static final Pattern PAUSE =
+      Pattern.compile("^(\\S+) \\S+ \\S+ - event=domain-paused domain=(\\S+) node=(\\S+).*$");
+
+  /** The pauses an agent saw its supervisors make (a deadline passed), from its log, as kills with event "paused". */
+  static List<Kill> parsePauses(String agentLog, long sinceMillis) {
+    List<Kill> pauses = new ArrayList<>();
+    for (String line : agentLog.split("\n")) {
+      Matcher m = PAUSE.matcher(line);
+      if (m.matches()) {
+        try {
+          long at = Instant.parse(m.group(1)).toEpochMilli();
+          if (at >= sinceMillis) {
+            pauses.add(new Kill(at, m.group(2), m.group(3), "paused"));
+          }
+        } catch (RuntimeException e) {
+          // not a line of ours
+        }
+      }
+    }
+    return pauses;
+  }
+
+  /**
+   * The kills (or pauses) no fault explains: no fault that explains stops (Faults.Kind#explainsStops) on their node
+   * (by full node name) in the window before, nor a partition of the peer link anywhere. An outage of the control
+   * plane explains nothing since TIME-4.
+   */
   static List<Kill> needless(List<Kill> kills, List<Faults.Window> windows, java.util.function.UnaryOperator<String>
       fullNodeName) {
-    return kills.stream().filter(k -> windows.stream().noneMatch(w ->
-        (w.node() == null || fullNodeName.apply(w.node()).equals(k.node()))
-            && w.startMillis() <= k.atMillis() && w.endMillis() >= k.atMillis() - WINDOW_MILLIS)).toList();
+    return kills.stream().filter(k -> windows.stream().noneMatch(w -> w.kind().explainsStops()
+        && (w.kind() == Faults.Kind.PEER_PARTITION || w.node() != null && fullNodeName.apply(w.node()).equals(k.node()))
+        && w.startMillis() <= k.atMillis() && w.endMillis() >= k.atMillis() - WINDOW_MILLIS)).toList();
   }
 }
