@@ -11,7 +11,9 @@ public final class NodeLeases {
   public static final String FENCED_ANNOTATION = "lockwarden.io/fenced-at";
   /**
    * Written by the agent with each renewal: the newest round of {@code lockwarden-timing} it has learned, or while it
-   * has promises out, the one it froze (docs/safety.md, TIME-4). Its acknowledgement of that round.
+   * has promises out, the one it froze (docs/safety.md, TIME-4), as {@code <uid of the ConfigMap>/<round>}: a round
+   * counts only within the incarnation of the ConfigMap that carried it (a ConfigMap made again starts a new counter).
+   * Its acknowledgement of that round. Absent for {@code MAX_PROMISE} after an agent starts.
    */
   public static final String ROUND_ANNOTATION = "lockwarden.io/round";
   /** Written by the agent with each renewal: {@code host:port} where its peers reach it for promises, or absent. */

@@ -54,7 +54,7 @@ public final class AgentMain {
     }
     KubernetesClient client = new KubernetesClientBuilder().build();
     AgentMetrics metrics = new AgentMetrics(config.nodeName());
-    QuorumState quorum = new QuorumState(config.nodeName());
+    QuorumState quorum = new QuorumState(config.nodeName(), System.nanoTime());
     // Agents may start before the operator: they renew nothing until it has published its timing.
     PublishedTiming timing = new PublishedTiming(client, config.namespace())
         .onChange(learnRounds(config.nodeName(), quorum)).start();
@@ -91,11 +91,11 @@ public final class AgentMain {
    * Rounds as the watch delivers them (docs/safety.md, TIME-4); a value that does not parse is said once per problem
    * and leaves no window or member set, so nothing is promised or used on a guess.
    */
-  private static java.util.function.Consumer<java.util.Map<String, String>> learnRounds(String node,
+  private static java.util.function.BiConsumer<String, java.util.Map<String, String>> learnRounds(String node,
       QuorumState quorum) {
     java.util.concurrent.atomic.AtomicReference<String> said = new java.util.concurrent.atomic.AtomicReference<>();
-    return data -> {
-      String problem = quorum.learned(data, System.nanoTime());
+    return (uid, data) -> {
+      String problem = quorum.learned(uid, data, System.nanoTime());
       if (problem != null && !problem.equals(said.getAndSet(problem))) {
         log.error("event=quorum-unreadable node={} configMap={} error=\"{}\" note=no promise is given or used "
             + "until the operator publishes readable values", node, TimingConfigMap.NAME, problem);
@@ -131,9 +131,8 @@ public final class AgentMain {
   }
 
   private static java.util.Map<String, String> acknowledgement(QuorumState quorum, String address) {
-    long round = quorum.reportedRound(System.nanoTime());
     java.util.Map<String, String> marks = new java.util.HashMap<>();
-    marks.put(NodeLeases.ROUND_ANNOTATION, round < 0 ? null : Long.toString(round));
+    marks.put(NodeLeases.ROUND_ANNOTATION, quorum.acknowledgement(System.nanoTime()));
     marks.put(NodeLeases.PEER_ANNOTATION, address);
     return marks;
   }

@@ -37,19 +37,19 @@ public final class PublishedTiming implements Supplier<Map<String, String>>, Aut
   }
 
   /**
-   * Calls {@code listener} with the ConfigMap's data on each version the watch delivers, on the watch's thread: the
+   * Calls {@code listener} with the ConfigMap's uid and data on each version the watch delivers, on the watch's thread: the
    * quorum learns the operator's rounds the moment they arrive (docs/safety.md, TIME-4).
    */
-  public PublishedTiming onChange(java.util.function.Consumer<Map<String, String>> listener) {
+  public PublishedTiming onChange(java.util.function.BiConsumer<String, Map<String, String>> listener) {
     informer.addEventHandler(new io.fabric8.kubernetes.client.informers.ResourceEventHandler<>() {
       @Override
       public void onAdd(ConfigMap map) {
-        listener.accept(map.getData() == null ? Map.of() : map.getData());
+        listener.accept(map.getMetadata().getUid(), map.getData() == null ? Map.of() : map.getData());
       }
 
       @Override
       public void onUpdate(ConfigMap old, ConfigMap map) {
-        listener.accept(map.getData() == null ? Map.of() : map.getData());
+        listener.accept(map.getMetadata().getUid(), map.getData() == null ? Map.of() : map.getData());
       }
 
       @Override

@@ -79,17 +79,17 @@ public final class PeerServer implements AutoCloseable {
       try {
         PeerMessage.Request request = messages.request(line);
         long now = clock.getAsLong();
-        if (state.grant(Duration.ofMillis(request.millis()), now)) {
+        QuorumState.Refusal refusal = state.grant(Duration.ofMillis(request.millis()), now);
+        if (refusal == null) {
           reply = messages.granted(node, request.asker(), request.nonce(), request.millis());
           if (!promisingLogged) {
             promisingLogged = true;
-            log.warn("event=promise-granted node={} to={} millis={} frozenRound={} note=this node hears no round "
+            log.warn("event=promise-granted node={} to={} millis={} acknowledging={} note=this node hears no round "
                 + "from the operator either; it acknowledges no newer round until its promises run out", node,
-                request.asker(), request.millis(), state.reportedRound(now));
+                request.asker(), request.millis(), state.acknowledgement(now));
           }
         } else {
-          QuorumState.Refusal why = state.refusal(now);
-          reply = messages.refused(node, request.asker(), request.nonce(), String.valueOf(why));
+          reply = messages.refused(node, request.asker(), request.nonce(), refusal.name());
           promisingLogged = false;
         }
       } catch (PeerMessage.PeerProtocolException e) {

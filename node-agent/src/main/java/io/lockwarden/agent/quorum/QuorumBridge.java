@@ -44,7 +44,8 @@ public final class QuorumBridge implements AutoCloseable {
   private Duration checkedWindow;
 
   /**
-   * @param promise the duration asked of each peer: the node's fenceTimeout, as long as a renewal proves
+   * @param promise the duration asked of each peer: the node's fenceTimeout, as long as a renewal proves, at most
+   *     {@link QuorumState#MAX_PROMISE}
    * @param extend called with the new end of the right, to extend the running domains' deadlines
    */
   public QuorumBridge(String node, QuorumState state, PeerClient client, NodeHeartbeat heartbeat, Duration promise,
@@ -53,7 +54,7 @@ public final class QuorumBridge implements AutoCloseable {
     this.state = state;
     this.client = client;
     this.heartbeat = heartbeat;
-    this.promise = promise;
+    this.promise = promise.compareTo(QuorumState.MAX_PROMISE) > 0 ? QuorumState.MAX_PROMISE : promise;
     this.renewInterval = renewInterval;
     this.extend = extend;
     this.metrics = metrics;

@@ -28,19 +28,30 @@ public final class QuorumState {
   /** Beyond the clock-rate terms: scheduling, and a promise's reply taking its time. */
   static final Duration MARGIN = Duration.ofMillis(200);
 
+  /**
+   * The longest promise granted. An agent that starts acknowledges nothing for this long (plus the margin): its
+   * predecessor on this node may have promised, and nothing of that survives a restart.
+   */
+  public static final Duration MAX_PROMISE = Duration.ofSeconds(10);
+
   private final String node;
+  private final long startedAt;
+  /** The ConfigMap's uid: a round counts only within one incarnation of lockwarden-timing (one counter). */
+  private String newestUid;
   private long newestRound = -1;
   private long learnedAt;
   private Duration window;
   private Members members = Members.NONE;
   private long promisedUntil = Long.MIN_VALUE;
-  private long frozenRound = -1;
+  private String frozenAck;
   private long coveredUntil = Long.MIN_VALUE;
   /** Bumped when the coverage is dropped, so that an ask in flight then extends nothing. */
   private long generation;
 
-  public QuorumState(String node) {
+  /** @param startedAt when this agent started: it acknowledges nothing before {@link #MAX_PROMISE} has passed */
+  public QuorumState(String node, long startedAt) {
     this.node = node;
+    this.startedAt = startedAt;
   }
 
   /** {@code W'}: how long a node must have learned no new round before it may promise, from the window {@code W}. */
@@ -59,7 +70,7 @@ public final class QuorumState {
    *
    * @return a problem with the published values, or null
    */
-  public synchronized String learned(Map<String, String> data, long now) {
+  public synchronized String learned(String uid, Map<String, String> data, long now) {
     if (data == null) {
       return null;
     }
@@ -68,7 +79,9 @@ public final class QuorumState {
     if (round != null) {
       try {
         long value = Long.parseLong(round.trim());
-        if (value > newestRound) {
+        // A ConfigMap made again (a new uid) starts a new counter: its rounds are news whatever their numbers.
+        if (!uid.equals(newestUid) || value > newestRound) {
+          newestUid = uid;
           newestRound = value;
           learnedAt = now;
         }
@@ -92,9 +105,19 @@ public final class QuorumState {
     return problem;
   }
 
-  /** The round this node's next renewal acknowledges: the frozen one while a promise it gave runs, else the newest. */
-  public synchronized long reportedRound(long now) {
-    return now < promisedUntil ? frozenRound : newestRound;
+  /**
+   * What this node's next renewal acknowledges, as {@code <uid>/<round>} ({@link io.lockwarden.api.NodeLeases
+   * #ROUND_ANNOTATION}): the frozen one while a promise it gave runs, else the newest; null for none (nothing learned
+   * yet, or the agent started less than {@link #MAX_PROMISE} ago).
+   */
+  public synchronized String acknowledgement(long now) {
+    if (now - startedAt <= MAX_PROMISE.plus(MARGIN).toNanos()) {
+      return null;
+    }
+    if (now < promisedUntil) {
+      return frozenAck;
+    }
+    return newestRound < 0 ? null : newestUid + "/" + newestRound;
   }
 
   public synchronized Members members() {
@@ -117,19 +140,23 @@ public final class QuorumState {
   }
 
   /**
-   * A peer asks for a promise of {@code duration}: granted (true) only while quiet. Granting freezes the round this
-   * node reports, at the newest it has, which it learned at least {@code W'} ago; a promise still running keeps the
-   * round frozen earlier.
+   * A peer asks for a promise of {@code duration}: granted (null) only while quiet, else why not. Granting freezes
+   * the round this node reports, at the newest it has, which it learned at least {@code W'} ago; a promise still
+   * running keeps the round frozen earlier.
    */
-  public synchronized boolean grant(Duration duration, long now) {
-    if (refusal(now) != null) {
-      return false;
+  public synchronized Refusal grant(Duration duration, long now) {
+    if (duration.compareTo(MAX_PROMISE) > 0) {
+      return Refusal.TOO_LONG;
+    }
+    Refusal refusal = refusal(now);
+    if (refusal != null) {
+      return refusal;
     }
     if (now >= promisedUntil) {
-      frozenRound = newestRound;
+      frozenAck = newestUid + "/" + newestRound;
     }
     promisedUntil = Math.max(promisedUntil, now + duration.toNanos());
-    return true;
+    return null;
   }
 
   /** Whether a promise this node gave is still running: its renewals acknowledge only the frozen round meanwhile. */
@@ -195,6 +222,8 @@ public final class QuorumState {
     /** It has not learned a round and a window yet, so it cannot tell how long it must be quiet. */
     NO_ROUNDS_KNOWN,
     /** It learned a round within {@code W'}: it may still acknowledge a fence, so it must not promise. */
-    NOT_QUIET
+    NOT_QUIET,
+    /** Longer than {@link #MAX_PROMISE}, which a restarted agent waits out before it acknowledges anything. */
+    TOO_LONG
   }
 }

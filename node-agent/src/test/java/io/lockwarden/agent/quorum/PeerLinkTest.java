@@ -47,8 +47,8 @@ class PeerLinkTest {
   @Test
   void aQuietPeerGrantsALoudOneRefusesAndBadInputGetsAnErrorLine() throws Exception {
     AtomicLong now = new AtomicLong(0);
-    QuorumState b = new QuorumState("b");
-    b.learned(Map.of(TimingConfigMap.ROUND, "5", TimingConfigMap.WINDOW, "3s", TimingConfigMap.MEMBERS,
+    QuorumState b = new QuorumState("b", -60 * S);
+    b.learned("uid", Map.of(TimingConfigMap.ROUND, "5", TimingConfigMap.WINDOW, "3s", TimingConfigMap.MEMBERS,
         "a=,b=,c="), 0);
     try (PeerServer server = new PeerServer("b", b, messages, now::get, new InetSocketAddress("127.0.0.1", 0)).start();
         PeerClient client = new PeerClient("a", messages)) {

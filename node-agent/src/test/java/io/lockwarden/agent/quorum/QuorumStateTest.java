@@ -18,9 +18,12 @@ class QuorumStateTest {
         TimingConfigMap.MEMBERS, members);
   }
 
+  /** Started long before: past the wait after a start. */
+  private static final long STARTED = -60 * S;
+
   private static QuorumState learnedAt(String node, long round, long now) {
-    QuorumState state = new QuorumState(node);
-    assertThat(state.learned(published(round, "a=h:1,b=h:2,c=h:3"), now)).isNull();
+    QuorumState state = new QuorumState(node, STARTED);
+    assertThat(state.learned("uid-1", published(round, "a=h:1,b=h:2,c=h:3"), now)).isNull();
     return state;
   }
 
@@ -34,29 +37,29 @@ class QuorumStateTest {
   @Test
   void aNodeThatLearnedARoundWithinTheQuietPeriodRefuses() {
     QuorumState b = learnedAt("b", 7, 0);
-    assertThat(b.grant(D, 3 * S)).isFalse();
+    assertThat(b.grant(D, 3 * S)).isNotNull();
     assertThat(b.refusal(3 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
-    assertThat(b.grant(D, 3_290_000_001L)).isTrue();
+    assertThat(b.grant(D, 3_290_000_001L)).isNull();
   }
 
   @Test
   void aNewRoundMakesItLoudAgainAnOldOneDoesNot() {
     QuorumState b = learnedAt("b", 7, 0);
-    b.learned(published(7, "a=h:1,b=h:2,c=h:3"), 4 * S); // the same round again: a resync, not news
+    b.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3"), 4 * S); // the same round again: a resync, not news
     assertThat(b.refusal(4 * S)).isNull();
-    b.learned(published(8, "a=h:1,b=h:2,c=h:3"), 4 * S);
+    b.learned("uid-1", published(8, "a=h:1,b=h:2,c=h:3"), 4 * S);
     assertThat(b.refusal(5 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
   }
 
   @Test
   void nothingIsPromisedBeforeARoundAndAWindowAreKnownOrWhenTheyDoNotParse() {
-    QuorumState b = new QuorumState("b");
-    assertThat(b.grant(D, 100 * S)).isFalse();
+    QuorumState b = new QuorumState("b", STARTED);
+    assertThat(b.grant(D, 100 * S)).isEqualTo(QuorumState.Refusal.NO_ROUNDS_KNOWN);
     assertThat(b.refusal(100 * S)).isEqualTo(QuorumState.Refusal.NO_ROUNDS_KNOWN);
-    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "3", TimingConfigMap.WINDOW, "soon"), 0)).contains("window");
-    assertThat(b.grant(D, 100 * S)).isFalse();
-    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "x", TimingConfigMap.WINDOW, "3s"), 0)).contains("round");
-    assertThat(b.learned(Map.of(TimingConfigMap.ROUND, "4", TimingConfigMap.WINDOW, "3s",
+    assertThat(b.learned("uid-1", Map.of(TimingConfigMap.ROUND, "3", TimingConfigMap.WINDOW, "soon"), 0)).contains("window");
+    assertThat(b.grant(D, 100 * S)).isEqualTo(QuorumState.Refusal.NO_ROUNDS_KNOWN);
+    assertThat(b.learned("uid-1", Map.of(TimingConfigMap.ROUND, "x", TimingConfigMap.WINDOW, "3s"), 0)).contains("round");
+    assertThat(b.learned("uid-1", Map.of(TimingConfigMap.ROUND, "4", TimingConfigMap.WINDOW, "3s",
         TimingConfigMap.MEMBERS, "=h:1"), 0)).contains("members");
     assertThat(b.members().size()).isZero();
   }
@@ -65,13 +68,13 @@ class QuorumStateTest {
   void whilePromisingItAcknowledgesOnlyTheRoundItFroze() {
     QuorumState b = learnedAt("b", 7, 0);
     long p0 = 4 * S;
-    assertThat(b.grant(D, p0)).isTrue();
-    b.learned(published(9, "a=h:1,b=h:2,c=h:3"), 5 * S); // the API server is back
-    assertThat(b.reportedRound(5 * S)).isEqualTo(7);
-    assertThat(b.grant(D, 5 * S)).isFalse(); // and it promises no more
+    assertThat(b.grant(D, p0)).isNull();
+    b.learned("uid-1", published(9, "a=h:1,b=h:2,c=h:3"), 5 * S); // the API server is back
+    assertThat(b.acknowledgement(5 * S)).isEqualTo("uid-1/7");
+    assertThat(b.grant(D, 5 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET); // and it promises no more
     assertThat(b.promising(p0 + D.toNanos() - 1)).isTrue();
-    assertThat(b.reportedRound(p0 + D.toNanos() - 1)).isEqualTo(7);
-    assertThat(b.reportedRound(p0 + D.toNanos())).isEqualTo(9);
+    assertThat(b.acknowledgement(p0 + D.toNanos() - 1)).isEqualTo("uid-1/7");
+    assertThat(b.acknowledgement(p0 + D.toNanos())).isEqualTo("uid-1/9");
   }
 
   @Test
@@ -79,8 +82,33 @@ class QuorumStateTest {
     QuorumState b = learnedAt("b", 7, 0);
     b.grant(D, 4 * S);
     b.grant(D, 8 * S);
-    assertThat(b.reportedRound(13 * S)).isEqualTo(7);
+    assertThat(b.acknowledgement(13 * S)).isEqualTo("uid-1/7");
     assertThat(b.promising(14 * S - 1)).isTrue();
+  }
+
+  @Test
+  void aConfigMapMadeAgainStartsANewCounterWhoseRoundsAreNewsWhateverTheirNumbers() {
+    QuorumState b = learnedAt("b", 700, 0);
+    assertThat(b.refusal(4 * S)).isNull();
+    b.learned("uid-2", published(1, "a=h:1,b=h:2,c=h:3"), 4 * S);
+    assertThat(b.refusal(5 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+    assertThat(b.acknowledgement(5 * S)).isEqualTo("uid-2/1");
+  }
+
+  @Test
+  void aStartedAgentAcknowledgesNothingUntilAnyPromiseOfItsPredecessorHasRunOut() {
+    QuorumState b = new QuorumState("b", 0);
+    b.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3"), 0);
+    assertThat(b.acknowledgement(10 * S)).isNull();
+    assertThat(b.acknowledgement(10_200_000_001L)).isEqualTo("uid-1/7");
+    assertThat(new QuorumState("c", 0).acknowledgement(60 * S)).as("nothing learned").isNull();
+  }
+
+  @Test
+  void noPromiseIsLongerThanARestartedAgentWaits() {
+    QuorumState b = learnedAt("b", 7, 0);
+    assertThat(b.grant(Duration.ofSeconds(11), 4 * S)).isEqualTo(QuorumState.Refusal.TOO_LONG);
+    assertThat(b.promising(4 * S)).isFalse();
   }
 
   @Test
@@ -96,8 +124,8 @@ class QuorumStateTest {
 
   @Test
   void withoutAMajorityNothingIsExtended() {
-    QuorumState a = new QuorumState("a");
-    a.learned(published(7, "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5"), 0);
+    QuorumState a = new QuorumState("a", STARTED);
+    a.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5"), 0);
     QuorumState.Ask ask = a.ask(6 * S, 4 * S);
     assertThat(a.answered(ask, D, List.of("b"))).isFalse();
     assertThat(a.answered(ask, D, List.of("b", "x", "y"))).as("nodes outside the set count for nothing").isFalse();
