@@ -25,6 +25,8 @@ public final class QuorumBridge implements AutoCloseable {
   static final Duration TICK = Duration.ofMillis(200);
   /** A renewal this late (beyond its interval) starts the asking. */
   static final Duration OVERDUE = Duration.ofMillis(300);
+  /** How often the operator writes a round (R in docs/safety.md, TIME-4). */
+  static final Duration ROUND_PERIOD = Duration.ofMillis(500);
 
   private final String node;
   private final QuorumState state;
@@ -137,6 +139,11 @@ public final class QuorumBridge implements AutoCloseable {
     checkedWindow = window;
     Duration quiet = QuorumState.quiet(window);
     Duration room = promise.minus(renewInterval);
+    if (window.compareTo(renewInterval.plus(ROUND_PERIOD).plus(QuorumState.MARGIN)) <= 0) {
+      log.warn("event=quorum-window-too-short node={} window={} renewInterval={} note=this node's acknowledgements "
+              + "may be older than the window when the operator looks: fencing elsewhere may wait for a later renewal "
+              + "(docs/safety.md, TIME-4)", node, Durations.format(window), Durations.format(renewInterval));
+    }
     if (quiet.plus(PeerClient.CONNECT).compareTo(room) >= 0) {
       log.warn("event=quorum-bridge-too-short node={} window={} quiet={} fenceTimeout={} renewInterval={} note=peers "
               + "become quiet only after a renewal's deadline may have passed: a global outage may pause domains "
