@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.lockwarden.api.Members;
 import io.lockwarden.api.NodeLeases;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,6 +37,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A node that never renewed while we watched is not alive (no grants go there), and is dead one full period after
  * we started watching (so grants left on it from before are revoked).
+ *
+ * <p>Silence is not enough, though (docs/safety.md, TIME-4): a node is declared dead, and fenced, only while the
+ * {@link QuorumGate} holds, that is while a majority of the member set acknowledges this operator's recent rounds. When
+ * most nodes are silent the API server is the likelier culprit, and their agents may be running their domains on each
+ * other's promises: nobody is fenced then, and the silent nodes are only {@linkplain #suspects() suspects}. A node
+ * already fenced stays dead whatever the gate says: its renewals are refused, and nothing else extends its deadlines.
+ * A suspect gets a fresh full period when the gate opens again, like every node when the watch comes back: when most
+ * nodes return after a disruption, the one whose renewal comes a moment after the others' is not fenced for that
+ * moment (delaying a death is always on the safe side).
+ * Each renewal observed also records the round it acknowledges ({@code lockwarden.io/round}) and the peer address it
+ * advertises ({@code lockwarden.io/peer-address}), from which the member set is made.
  */
 public final class NodeLiveness implements AutoCloseable {
 
@@ -45,7 +57,14 @@ public final class NodeLiveness implements AutoCloseable {
   private final String namespace;
   private final LongSupplier clock;
   private final Heartbeats heartbeats;
+  private final QuorumGate quorum;
+  private final long periodNanos;
+  /** Suspects when the gate last opened, and when: they are not dead before a full period from then. */
+  private final Map<String, Long> reprieved = new ConcurrentHashMap<>();
+  private boolean gateWasOpen;
   private final Map<String, String> lastRenewTime = new ConcurrentHashMap<>();
+  /** The peer address each node with a Lease advertises ("" for none): the member set as observed. */
+  private final Map<String, String> peerAddresses = new ConcurrentHashMap<>();
   /** Nodes confirmed dead and fenced since their last renewal. */
   private final Set<String> fenced = ConcurrentHashMap.newKeySet();
   private final CopyOnWriteArrayList<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
@@ -57,15 +76,20 @@ public final class NodeLiveness implements AutoCloseable {
   private volatile SharedIndexInformer<Lease> informer;
   private volatile Set<String> alive = Set.of();
   private volatile Set<String> dead = Set.of();
+  private volatile Set<String> suspects = Set.of();
 
-  public NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace) {
-    this(client, namespace, nodeTimeout, grace, System::nanoTime);
+  public NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace,
+      QuorumGate quorum) {
+    this(client, namespace, nodeTimeout, grace, quorum, System::nanoTime);
   }
 
-  NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace, LongSupplier clock) {
+  NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace, QuorumGate quorum,
+      LongSupplier clock) {
     this.client = client;
     this.namespace = namespace;
-    this.heartbeats = new Heartbeats(nodeTimeout.plus(grace).toNanos());
+    this.periodNanos = nodeTimeout.plus(grace).toNanos();
+    this.heartbeats = new Heartbeats(periodNanos);
+    this.quorum = quorum;
     this.clock = clock;
   }
 
@@ -80,6 +104,7 @@ public final class NodeLiveness implements AutoCloseable {
         // Known from now on, but not alive until we see it renew: a Lease left by a dead node looks the same.
         nodeOf(lease).ifPresent(node -> {
           lastRenewTime.put(node, String.valueOf(lease.getSpec().getRenewTime()));
+          observed(node, lease);
           heartbeats.known(node, clock.getAsLong());
           tick();
         });
@@ -92,7 +117,13 @@ public final class NodeLiveness implements AutoCloseable {
 
       @Override
       public void onDelete(Lease lease, boolean unknownFinalState) {
-        // The node stops renewing: it goes dead one period after its last renewal, like any silent node.
+        // The node stops renewing: it goes dead one period after its last renewal, like any silent node. It leaves
+        // the member set (deleting the Lease is how a node that is gone for good is let go of, operations.md).
+        nodeOf(lease).ifPresent(node -> {
+          peerAddresses.remove(node);
+          reprieved.remove(node);
+          quorum.acknowledged(node, null);
+        });
       }
     }, 0);
     ticker.scheduleWithFixedDelay(() -> {
@@ -124,9 +155,58 @@ public final class NodeLiveness implements AutoCloseable {
     return node != null && heartbeats.isWatching() && !heartbeats.nodes().contains(node);
   }
 
-  /** Silent for a full period of watching: its grants may be revoked. */
+  /**
+   * Silent for a full period of watching, and either fenced already or the quorum allows fencing now: its grants may be
+   * revoked. A node silent while the quorum does not allow fencing is a {@linkplain #suspects() suspect}, not dead, so
+   * that placement and status start no fail-over that could not complete.
+   */
   public boolean isDead(String node) {
-    return node != null && heartbeats.isDead(node, clock.getAsLong());
+    long now = clock.getAsLong();
+    return node != null && heartbeats.isDead(node, now) && (fenced.contains(node) || fencingAllowedFor(node, now));
+  }
+
+  /**
+   * Whether the quorum allows declaring this silent node dead now. Notes each opening of the gate, here where every
+   * decision asks, so that no decision can see the gate open before the suspects of that moment are reprieved.
+   */
+  private synchronized boolean fencingAllowedFor(String node, long now) {
+    boolean allowed = gateOpen(now);
+    Long since = reprieved.get(node);
+    return allowed && (since == null || now - since > periodNanos);
+  }
+
+  /** The gate now; when it has just opened, every suspect of the moment gets a full period from now. */
+  private synchronized boolean gateOpen(long now) {
+    boolean allowed = quorum.allowsFencing(now);
+    if (allowed && !gateWasOpen) {
+      for (String silent : heartbeats.nodes()) {
+        if (heartbeats.isDead(silent, now) && !fenced.contains(silent)) {
+          reprieved.put(silent, now);
+          log.info("event=node-reprieved node={} note=silent while fencing was suspended; a full period from now",
+              silent);
+        }
+      }
+    }
+    gateWasOpen = allowed;
+    return allowed;
+  }
+
+  /** Whether a majority acknowledges this operator's recent rounds now (docs/safety.md, TIME-4, QUO-1). */
+  public boolean fencingAllowed() {
+    return quorum.allowsFencing(clock.getAsLong());
+  }
+
+  /** Nodes silent for a full period of watching, not fenced, and not declared dead for want of a majority; sorted. */
+  public Set<String> suspects() {
+    return suspects;
+  }
+
+  /**
+   * Every node with a {@code lockwarden-node-} Lease, with the peer address its latest renewal advertises; empty while
+   * not watching (the Leases may not all be known yet, and a member set made of part of them would drop the rest).
+   */
+  public Optional<Members> observedMembers() {
+    return heartbeats.isWatching() ? Optional.of(new Members(Map.copyOf(peerAddresses))) : Optional.empty();
   }
 
   /**
@@ -135,7 +215,8 @@ public final class NodeLiveness implements AutoCloseable {
    * renewal we had not seen means alive. Otherwise fence it: mark the Lease with an update carrying the
    * resourceVersion just read. A renewal committed in between makes that update fail, and the node is alive; a
    * renewal after it is based on the fenced version, so the agent can never extend a deadline from a renewal that raced
-   * this decision (the agent renews with optimistic concurrency too, see docs/safety.md TIME-2).
+   * this decision (the agent renews with optimistic concurrency too, see docs/safety.md TIME-2). And only while the
+   * quorum allows fencing, checked again just before the fence is written (TIME-4): false, not dead, otherwise.
    */
   public boolean confirmDead(String node) {
     if (fenced.contains(node)) {
@@ -149,6 +230,15 @@ public final class NodeLiveness implements AutoCloseable {
         renewed(lease);
         return false;
       }
+    }
+    // Checked again right before the fence is written: the majority may have gone since isDead (QUO-1). The fence is
+    // what lets the grants move; a node whose Lease is gone is let go of under the same rule.
+    if (!fencingAllowedFor(node, clock.getAsLong())) {
+      log.warn("event=fence-withheld node={} note=no majority acknowledges the operator's rounds now, or the node was"
+          + " silent while fencing was suspended and is reprieved", node);
+      return false;
+    }
+    if (lease != null && lease.getSpec() != null) {
       Map<String, String> annotations = new HashMap<>(lease.getMetadata().getAnnotations() == null ? Map.of()
           : lease.getMetadata().getAnnotations());
       annotations.put(NodeLeases.FENCED_ANNOTATION, Instant.now().toString());
@@ -183,11 +273,29 @@ public final class NodeLiveness implements AutoCloseable {
       // Only a changed renewTime is a renewal; a resync or an unrelated edit is not.
       if (!Objects.equals(lastRenewTime.put(node, renewTime), renewTime)) {
         tick(); // a renewal can arrive before the ticker has noticed the watch is up; it must still count
+        observed(node, lease);
         heartbeats.renewed(node, clock.getAsLong());
         fenced.remove(node);
+        reprieved.remove(node);
       }
       tick();
     });
+  }
+
+  /** The round a renewal acknowledges and the address it advertises; an absent or unreadable round acknowledges none. */
+  private void observed(String node, Lease lease) {
+    Map<String, String> annotations = lease.getMetadata().getAnnotations() == null ? Map.of()
+        : lease.getMetadata().getAnnotations();
+    Long round = null;
+    try {
+      String text = annotations.get(NodeLeases.ROUND_ANNOTATION);
+      round = text == null ? null : Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      log.debug("event=round-unreadable node={} value=\"{}\"", node, annotations.get(NodeLeases.ROUND_ANNOTATION));
+    }
+    quorum.acknowledged(node, round);
+    String address = annotations.getOrDefault(NodeLeases.PEER_ANNOTATION, "");
+    peerAddresses.put(node, address.contains(",") || address.contains("=") ? "" : address.trim());
   }
 
   private static Optional<String> nodeOf(Lease lease) {
@@ -210,13 +318,20 @@ public final class NodeLiveness implements AutoCloseable {
     }
     Set<String> nowAlive = new TreeSet<>();
     Set<String> nowDead = new TreeSet<>();
+    Set<String> nowSuspect = new TreeSet<>();
+    boolean fencingAllowed = gateOpen(now); // every tick, so that no closing of the gate goes unnoticed
     for (String node : heartbeats.nodes()) {
       if (heartbeats.isDead(node, now)) {
-        nowDead.add(node);
+        if (fenced.contains(node) || fencingAllowedFor(node, now)) {
+          nowDead.add(node);
+        } else if (!fencingAllowed) {
+          nowSuspect.add(node);
+        } // else reprieved: neither dead nor a suspect, the gate holds
       } else if (heartbeats.isAlive(node, now)) {
         nowAlive.add(node);
       }
     }
+    suspects = nowSuspect;
     Set<String> changed = new TreeSet<>();
     for (String node : heartbeats.nodes()) {
       if (alive.contains(node) != nowAlive.contains(node) || dead.contains(node) != nowDead.contains(node)) {

@@ -34,7 +34,7 @@ public final class QuorumGate {
   }
 
   /** The newest round this operator wrote, or 0. */
-  long latestRound() {
+  public long latestRound() {
     return rounds.latest();
   }
 
@@ -68,6 +68,10 @@ public final class QuorumGate {
 
   public Members members() {
     return published.members();
+  }
+
+  public Members previousMembers() {
+    return published.previous();
   }
 
   /** Whether the node's latest renewal acknowledges a round written at most {@code W} before {@code now}. */
