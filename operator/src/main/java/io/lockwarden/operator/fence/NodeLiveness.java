@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -63,8 +64,6 @@ public final class NodeLiveness implements AutoCloseable {
   private final Map<String, Long> reprieved = new ConcurrentHashMap<>();
   private boolean gateWasOpen;
   private final Map<String, String> lastRenewTime = new ConcurrentHashMap<>();
-  /** The peer address each node with a Lease advertises ("" for none): the member set as observed. */
-  private final Map<String, String> peerAddresses = new ConcurrentHashMap<>();
   /** Nodes confirmed dead and fenced since their last renewal. */
   private final Set<String> fenced = ConcurrentHashMap.newKeySet();
   private final CopyOnWriteArrayList<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
@@ -120,7 +119,6 @@ public final class NodeLiveness implements AutoCloseable {
         // The node stops renewing: it goes dead one period after its last renewal, like any silent node. It leaves
         // the member set (deleting the Lease is how a node that is gone for good is let go of, operations.md).
         nodeOf(lease).ifPresent(node -> {
-          peerAddresses.remove(node);
           reprieved.remove(node);
           quorum.acknowledged(node, null);
         });
@@ -202,11 +200,27 @@ public final class NodeLiveness implements AutoCloseable {
   }
 
   /**
-   * Every node with a {@code lockwarden-node-} Lease, with the peer address its latest renewal advertises; empty while
-   * not watching (the Leases may not all be known yet, and a member set made of part of them would drop the rest).
+   * Every node with a {@code lockwarden-node-} Lease in the informer's cache, with the peer address its latest version
+   * advertises; empty until the first list is in and while not watching (a set made of some of the Leases would drop
+   * the others).
    */
   public Optional<Members> observedMembers() {
-    return heartbeats.isWatching() ? Optional.of(new Members(Map.copyOf(peerAddresses))) : Optional.empty();
+    SharedIndexInformer<Lease> current = informer;
+    if (current == null || !current.hasSynced() || !heartbeats.isWatching()) {
+      return Optional.empty();
+    }
+    Map<String, String> addresses = new TreeMap<>();
+    for (Lease lease : current.getStore().list()) {
+      nodeOf(lease).ifPresent(node -> addresses.put(node, peerAddress(lease)));
+    }
+    return Optional.of(new Members(addresses));
+  }
+
+  /** {@code host:port}, or "" when absent or unusable in the published form (which separates entries by , and =). */
+  private static String peerAddress(Lease lease) {
+    Map<String, String> annotations = lease.getMetadata().getAnnotations();
+    String address = annotations == null ? null : annotations.get(NodeLeases.PEER_ANNOTATION);
+    return address == null || address.contains(",") || address.contains("=") ? "" : address.trim();
   }
 
   /**
@@ -282,7 +296,7 @@ public final class NodeLiveness implements AutoCloseable {
     });
   }
 
-  /** The round a renewal acknowledges and the address it advertises; an absent or unreadable round acknowledges none. */
+  /** The round a renewal acknowledges; an absent or unreadable round acknowledges none. */
   private void observed(String node, Lease lease) {
     Map<String, String> annotations = lease.getMetadata().getAnnotations() == null ? Map.of()
         : lease.getMetadata().getAnnotations();
@@ -294,8 +308,6 @@ public final class NodeLiveness implements AutoCloseable {
       log.debug("event=round-unreadable node={} value=\"{}\"", node, annotations.get(NodeLeases.ROUND_ANNOTATION));
     }
     quorum.acknowledged(node, round);
-    String address = annotations.getOrDefault(NodeLeases.PEER_ANNOTATION, "");
-    peerAddresses.put(node, address.contains(",") || address.contains("=") ? "" : address.trim());
   }
 
   private static Optional<String> nodeOf(Lease lease) {
