@@ -148,12 +148,17 @@ public final class QuorumReport implements AutoCloseable {
         failing = null;
       }
     } catch (KubernetesClientException e) {
-      if (failing == null) {
-        log.warn("event=quorum-status-failed namespace={} name={} error=\"{}\" note=retried every {}", namespace,
-            Quorum.NAME, e.getMessage(), PERIOD);
-      }
-      failing = e.getMessage();
+      failed(e);
     }
+  }
+
+  /** One line when writing the object starts failing (no CRD, no right, no API server); the next success says so. */
+  private void failed(KubernetesClientException e) {
+    if (failing == null) {
+      log.warn("event=quorum-status-failed namespace={} name={} error=\"{}\" note=retried every {}; fencing does not"
+          + " depend on it", namespace, Quorum.NAME, e.getMessage(), PERIOD);
+    }
+    failing = e.getMessage();
   }
 
   private static boolean sameExceptRound(QuorumStatus written, QuorumStatus status, String message) {
@@ -164,19 +169,24 @@ public final class QuorumReport implements AutoCloseable {
 
   /** The one Quorum object, created the first time. Null when it can be neither read nor made (logged). */
   private Quorum object() {
-    Quorum object = client.resources(Quorum.class).inNamespace(namespace).withName(Quorum.NAME).get();
-    if (object != null) {
-      return object;
-    }
-    Quorum fresh = new Quorum();
-    fresh.setMetadata(new ObjectMetaBuilder().withName(Quorum.NAME).withNamespace(namespace).build());
     try {
-      return client.resource(fresh).create();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 409) {
-        return client.resources(Quorum.class).inNamespace(namespace).withName(Quorum.NAME).get();
+      Quorum object = client.resources(Quorum.class).inNamespace(namespace).withName(Quorum.NAME).get();
+      if (object != null) {
+        return object;
       }
-      throw e;
+      Quorum fresh = new Quorum();
+      fresh.setMetadata(new ObjectMetaBuilder().withName(Quorum.NAME).withNamespace(namespace).build());
+      try {
+        return client.resource(fresh).create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 409) { // made meanwhile, by another replica without leader election
+          return client.resources(Quorum.class).inNamespace(namespace).withName(Quorum.NAME).get();
+        }
+        throw e;
+      }
+    } catch (KubernetesClientException e) {
+      failed(e);
+      return null;
     }
   }
 
