@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
  * A suspect gets a fresh full period when the gate opens again, like every node when the watch comes back: when most
  * nodes return after a disruption, the one whose renewal comes a moment after the others' is not fenced for that
  * moment (delaying a death is always on the safe side).
- * Each renewal observed also records the round it acknowledges ({@code lockwarden.io/round}) and the peer address it
- * advertises ({@code lockwarden.io/peer-address}), from which the member set is made.
+ * Each renewal observed also records the round it acknowledges ({@code lockwarden.io/round}); the member set is made
+ * of the node Leases in the informer's cache, with the peer address each advertises ({@code lockwarden.io/peer-address}).
  */
 public final class NodeLiveness implements AutoCloseable {
 
