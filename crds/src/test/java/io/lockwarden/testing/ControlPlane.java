@@ -26,7 +26,8 @@ public final class ControlPlane implements AutoCloseable {
   /** The CRDs the crds module generated; the same files the Helm chart and ./local-cluster install. */
   public static final List<String> CRD_RESOURCES = List.of(
       "META-INF/fabric8/diskleases.lockwarden.io-v1.yml",
-      "META-INF/fabric8/superviseddomains.lockwarden.io-v1.yml");
+      "META-INF/fabric8/superviseddomains.lockwarden.io-v1.yml",
+      "META-INF/fabric8/quorums.lockwarden.io-v1.yml");
 
   private static final String DEFAULT_K8S_VERSION = "1.34.4";
 

@@ -11,11 +11,14 @@ import io.lockwarden.operator.config.LeanCache;
 import io.lockwarden.operator.config.OperatorConfig;
 import io.lockwarden.operator.domain.DomainReconciler;
 import io.lockwarden.operator.fence.NodeLiveness;
+import io.lockwarden.operator.fence.QuorumGate;
+import io.lockwarden.operator.fence.QuorumRounds;
 import io.lockwarden.operator.fence.TimingPublisher;
 import io.lockwarden.operator.lease.LeaseReconciler;
 import io.lockwarden.operator.lease.PathClaims;
 import io.lockwarden.operator.observe.EventRecorder;
 import io.lockwarden.operator.observe.OperatorMetrics;
+import io.lockwarden.operator.observe.QuorumReport;
 import io.lockwarden.operator.observe.SplitBrainAudit;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -44,13 +47,15 @@ public final class OperatorMain {
       System.exit(2);
       return;
     }
-    log.info("event=starting namespace={} nodeTimeout={} grace={} leaderElection={} identity={} metricsPort={}",
-        config.namespace(), config.nodeTimeout(), config.grace(), config.leaderElection(), config.identity(),
-        config.metricsPort());
+    log.info("event=starting namespace={} nodeTimeout={} grace={} quorumWindow={} leaderElection={} identity={}"
+        + " metricsPort={}", config.namespace(), config.nodeTimeout(), config.grace(), config.quorumWindow(),
+        config.leaderElection(), config.identity(), config.metricsPort());
 
     KubernetesClient client = new KubernetesClientBuilder().build();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    NodeLiveness liveness = new NodeLiveness(client, config.namespace(), config.nodeTimeout(), config.grace());
+    // Nobody is fenced unless a majority of nodes acknowledges this operator's rounds (docs/safety.md, TIME-4).
+    QuorumGate quorum = new QuorumGate(config.quorumWindow());
+    NodeLiveness liveness = new NodeLiveness(client, config.namespace(), config.nodeTimeout(), config.grace(), quorum);
     OperatorMetrics metrics = new OperatorMetrics(registry, liveness::aliveCount);
     EventRecorder events = new EventRecorder(client, "lockwarden-operator");
     liveness.onChange(node -> {
@@ -62,6 +67,14 @@ public final class OperatorMain {
     // The agents renew only while this timing keeps TIME-2 (docs/safety.md); published by the operator that decides.
     TimingPublisher timing = new TimingPublisher(client, config.namespace(), config.nodeTimeout(), config.grace(),
         config.identity());
+    // The rounds the agents acknowledge, and the report of a disruption: the deciding operator's too.
+    QuorumRounds rounds = new QuorumRounds(client, config.namespace(), liveness, quorum);
+    QuorumReport report = new QuorumReport(client, config.namespace(), liveness, quorum, metrics, events);
+    Runnable decide = () -> {
+      timing.start();
+      rounds.start();
+      report.start();
+    };
     AtomicBoolean stopping = new AtomicBoolean();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
@@ -83,7 +96,7 @@ public final class OperatorMain {
             // it blocks for good. We exit ourselves, and only when leadership is lost while running: the restarted
             // replica then waits as a standby.
             .withExitOnStopLeading(false)
-            .withLeaderCallbacks(new LeaderCallbacks(timing::start, () -> {
+            .withLeaderCallbacks(new LeaderCallbacks(decide, () -> {
               if (!stopping.get()) {
                 log.error("event=leadership-lost identity={} note=exiting; the restarted replica is a standby",
                     config.identity());
@@ -103,7 +116,7 @@ public final class OperatorMain {
     liveness.start();
     audit.start();
     if (!config.leaderElection()) {
-      timing.start(); // every replica decides
+      decide.run(); // every replica decides
     }
     HttpEndpoints endpoints = new HttpEndpoints(System.getenv().getOrDefault("LOCKWARDEN_METRICS_ADDRESS", "0.0.0.0"),
         config.metricsPort(), registry::scrape, () -> notReady(operator, liveness));
@@ -116,6 +129,8 @@ public final class OperatorMain {
       stopping.set(true);
       stopWithin(operator, Duration.ofSeconds(10));
       endpoints.close();
+      report.close();
+      rounds.close();
       timing.close();
       audit.close();
       liveness.close();

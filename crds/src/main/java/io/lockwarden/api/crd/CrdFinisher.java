@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.lockwarden.api.v1alpha1.DiskLease;
+import io.lockwarden.api.v1alpha1.Quorum;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ import java.util.Map;
 public final class CrdFinisher {
   private static final Map<String, Class<?>> RESOURCES = Map.of(
       "diskleases.lockwarden.io-v1.yml", DiskLease.class,
-      "superviseddomains.lockwarden.io-v1.yml", SupervisedDomain.class);
+      "superviseddomains.lockwarden.io-v1.yml", SupervisedDomain.class,
+      "quorums.lockwarden.io-v1.yml", Quorum.class);
 
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));

@@ -39,7 +39,7 @@ class AlertRulesIT {
     Tools.Result check = Tools.run(dir, null, Tools.promtool(), "check", "rules", "lockwarden-alerts.rules.yaml");
 
     assertThat(check.exitCode()).as(check.describe()).isZero();
-    assertThat(check.out()).as(check.describe()).contains("SUCCESS: 8 rules found");
+    assertThat(check.out()).as(check.describe()).contains("SUCCESS: 9 rules found");
   }
 
   @Test
@@ -60,9 +60,9 @@ class AlertRulesIT {
     tests.forEach(t -> t.path("alert_rule_test").forEach(a ->
         (a.path("exp_alerts").isEmpty() ? testedQuiet : testedFiring).add(a.path("alertname").asText())));
 
-    assertThat(alerts).containsExactly("LockwardenAgentDown", "LockwardenLeaseContended", "LockwardenLocalLockBusy",
-        "LockwardenMigrationFailing", "LockwardenNodeFenced", "LockwardenOperatorDown", "LockwardenSplitBrainDetected",
-        "LockwardenTimingRuleBroken");
+    assertThat(alerts).containsExactly("LockwardenAgentDown", "LockwardenFencingSuspended", "LockwardenLeaseContended",
+        "LockwardenLocalLockBusy", "LockwardenMigrationFailing", "LockwardenNodeFenced", "LockwardenOperatorDown",
+        "LockwardenSplitBrainDetected", "LockwardenTimingRuleBroken");
     assertThat(testedFiring).as("alerts with a case where they fire").isEqualTo(alerts);
     assertThat(testedQuiet).as("alerts with a case where they must not fire").isEqualTo(alerts);
   }
@@ -77,7 +77,7 @@ class AlertRulesIT {
     linked.path("spec").path("groups").forEach(g -> g.path("rules").forEach(r ->
         urls.add(r.path("alert").asText() + " " + r.path("annotations").path("runbook_url").asText())));
 
-    assertThat(urls).hasSize(8).allSatisfy(line -> {
+    assertThat(urls).hasSize(9).allSatisfy(line -> {
       String[] parts = line.split(" ");
       assertThat(parts[1]).isEqualTo("https://git.example.com/lockwarden/blob/main/docs/operations.md#" + parts[0].toLowerCase());
     });

@@ -46,6 +46,7 @@ class ChartCrdsIT {
     assertThat(Chart.parse(rendered))
         .filteredOn(o -> o.path("kind").asText().equals("CustomResourceDefinition"))
         .extracting(o -> o.path("metadata").path("name").asText())
-        .containsExactlyInAnyOrder("diskleases.lockwarden.io", "superviseddomains.lockwarden.io");
+        .containsExactlyInAnyOrder("diskleases.lockwarden.io", "superviseddomains.lockwarden.io",
+            "quorums.lockwarden.io");
   }
 }

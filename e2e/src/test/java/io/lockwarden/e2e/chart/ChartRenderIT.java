@@ -54,7 +54,7 @@ class ChartRenderIT {
 
     assertThat(dryRun.exitCode()).as(dryRun.describe()).isZero();
     assertThat(objects).extracting(o -> o.path("kind").asText()).containsExactlyInAnyOrder(
-        "CustomResourceDefinition", "CustomResourceDefinition",
+        "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
         "ServiceAccount", "ServiceAccount",
         "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
         "ClusterRoleBinding", "ClusterRoleBinding", "Role", "Role", "RoleBinding", "RoleBinding",

@@ -29,6 +29,8 @@ import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DiskLeaseStatus;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.MigrationRequest;
+import io.lockwarden.api.v1alpha1.Quorum;
+import io.lockwarden.api.v1alpha1.QuorumStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.testing.Await;
@@ -386,6 +388,33 @@ class LeastPrivilegeIT {
       assertForbidden(() -> operator.configMaps().inNamespace(ns).withName(TimingConfigMap.NAME).delete(),
           "cannot delete resource \"configmaps\"");
       assertForbidden(() -> operator.configMaps().inNamespace(apps).list(), "cannot list resource \"configmaps\"");
+    }
+  }
+
+  @Nested
+  class OperatorQuorum {
+    @Test
+    void reportsItsQuorumInItsNamespaceOnly() {
+      KubernetesClient operator = keep(chart.operatorServiceAccount());
+      String ns = chart.namespace;
+      // Created once (the real operator of another class may have done it), then its status only.
+      Quorum quorum = operator.resources(Quorum.class).inNamespace(ns).withName(Quorum.NAME).get();
+      if (quorum == null) {
+        Quorum fresh = new Quorum();
+        fresh.setMetadata(new ObjectMetaBuilder().withName(Quorum.NAME).withNamespace(ns).build());
+        quorum = operator.resource(fresh).create();
+      }
+      QuorumStatus status = new QuorumStatus();
+      status.members = 3;
+      status.acknowledging = 3;
+      quorum.setStatus(status);
+      assertThat(operator.resource(quorum).updateStatus().getStatus().members).isEqualTo(3);
+
+      Quorum elsewhere = new Quorum();
+      elsewhere.setMetadata(new ObjectMetaBuilder().withName(Quorum.NAME).withNamespace(apps).build());
+      assertForbidden(() -> operator.resource(elsewhere).create(), "cannot create resource \"quorums\"");
+      assertForbidden(() -> operator.resources(Quorum.class).inNamespace(ns).withName(Quorum.NAME).delete(),
+          "cannot delete resource \"quorums\"");
     }
   }
 

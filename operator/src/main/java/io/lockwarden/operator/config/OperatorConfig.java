@@ -11,7 +11,7 @@ import java.util.Map;
  * message naming the setting.
  */
 public record OperatorConfig(String namespace, int metricsPort, Duration nodeTimeout, Duration grace,
-    boolean leaderElection, Duration leaderLeaseDuration, String identity) {
+    boolean leaderElection, Duration leaderLeaseDuration, String identity, Duration quorumWindow) {
 
   public static OperatorConfig from(String[] args, Map<String, String> env) {
     Map<String, String> flags = new HashMap<>();
@@ -29,12 +29,21 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
         Durations.parse("grace", s.get("grace", "2s")),
         Boolean.parseBoolean(s.get("leader-election", "true")),
         Durations.parse("leader-lease-duration", s.get("leader-lease-duration", "15s")),
-        s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()));
+        s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()),
+        // W of docs/safety.md, TIME-4: above renewInterval + 500 ms + latencies, or fencing only comes late.
+        positive("quorum-window", Durations.parse("quorum-window", s.get("quorum-window", "3s"))));
     flags.keySet().removeAll(Settings.KNOWN);
     if (!flags.isEmpty()) {
       throw new IllegalArgumentException("unknown flags " + flags.keySet() + "; known: " + Settings.KNOWN);
     }
     return config;
+  }
+
+  private static Duration positive(String name, Duration value) {
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + ": must be above 0, not " + Durations.format(value));
+    }
+    return value;
   }
 
   private static int port(String value) {
@@ -52,7 +61,7 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
   private record Settings(Map<String, String> flags, Map<String, String> env) {
     static final java.util.Set<String> KNOWN =
         java.util.Set.of("namespace", "metrics-port", "node-timeout", "grace", "leader-election",
-            "leader-lease-duration", "identity");
+            "leader-lease-duration", "identity", "quorum-window");
 
     String get(String flag, String fallback) {
       String envName = "LOCKWARDEN_" + flag.toUpperCase().replace('-', '_');

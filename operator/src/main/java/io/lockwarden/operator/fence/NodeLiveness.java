@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.lockwarden.api.Members;
 import io.lockwarden.api.NodeLeases;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,6 +38,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A node that never renewed while we watched is not alive (no grants go there), and is dead one full period after
  * we started watching (so grants left on it from before are revoked).
+ *
+ * <p>Silence is not enough, though (docs/safety.md, TIME-4): a node is declared dead, and fenced, only while the
+ * {@link QuorumGate} holds, that is while a majority of the member set acknowledges this operator's recent rounds. When
+ * most nodes are silent the API server is the likelier culprit, and their agents may be running their domains on each
+ * other's promises: nobody is fenced then, and the silent nodes are only {@linkplain #suspects() suspects}. A node
+ * already fenced stays dead whatever the gate says: its renewals are refused, and nothing else extends its deadlines.
+ * A suspect gets a fresh full period when the gate opens again, like every node when the watch comes back: when most
+ * nodes return after a disruption, the one whose renewal comes a moment after the others' is not fenced for that
+ * moment (delaying a death is always on the safe side).
+ * Each renewal observed also records the round it acknowledges ({@code lockwarden.io/round}); the member set is made
+ * of the node Leases in the informer's cache, with the peer address each advertises ({@code lockwarden.io/peer-address}).
  */
 public final class NodeLiveness implements AutoCloseable {
 
@@ -45,6 +58,11 @@ public final class NodeLiveness implements AutoCloseable {
   private final String namespace;
   private final LongSupplier clock;
   private final Heartbeats heartbeats;
+  private final QuorumGate quorum;
+  private final long periodNanos;
+  /** Suspects when the gate last opened, and when: they are not dead before a full period from then. */
+  private final Map<String, Long> reprieved = new ConcurrentHashMap<>();
+  private boolean gateWasOpen;
   private final Map<String, String> lastRenewTime = new ConcurrentHashMap<>();
   /** Nodes confirmed dead and fenced since their last renewal. */
   private final Set<String> fenced = ConcurrentHashMap.newKeySet();
@@ -57,15 +75,20 @@ public final class NodeLiveness implements AutoCloseable {
   private volatile SharedIndexInformer<Lease> informer;
   private volatile Set<String> alive = Set.of();
   private volatile Set<String> dead = Set.of();
+  private volatile Set<String> suspects = Set.of();
 
-  public NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace) {
-    this(client, namespace, nodeTimeout, grace, System::nanoTime);
+  public NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace,
+      QuorumGate quorum) {
+    this(client, namespace, nodeTimeout, grace, quorum, System::nanoTime);
   }
 
-  NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace, LongSupplier clock) {
+  NodeLiveness(KubernetesClient client, String namespace, Duration nodeTimeout, Duration grace, QuorumGate quorum,
+      LongSupplier clock) {
     this.client = client;
     this.namespace = namespace;
-    this.heartbeats = new Heartbeats(nodeTimeout.plus(grace).toNanos());
+    this.periodNanos = nodeTimeout.plus(grace).toNanos();
+    this.heartbeats = new Heartbeats(periodNanos);
+    this.quorum = quorum;
     this.clock = clock;
   }
 
@@ -80,6 +103,7 @@ public final class NodeLiveness implements AutoCloseable {
         // Known from now on, but not alive until we see it renew: a Lease left by a dead node looks the same.
         nodeOf(lease).ifPresent(node -> {
           lastRenewTime.put(node, String.valueOf(lease.getSpec().getRenewTime()));
+          observed(node, lease);
           heartbeats.known(node, clock.getAsLong());
           tick();
         });
@@ -92,7 +116,12 @@ public final class NodeLiveness implements AutoCloseable {
 
       @Override
       public void onDelete(Lease lease, boolean unknownFinalState) {
-        // The node stops renewing: it goes dead one period after its last renewal, like any silent node.
+        // The node stops renewing: it goes dead one period after its last renewal, like any silent node. It leaves
+        // the member set (deleting the Lease is how a node that is gone for good is let go of, operations.md).
+        nodeOf(lease).ifPresent(node -> {
+          reprieved.remove(node);
+          quorum.acknowledged(node, null);
+        });
       }
     }, 0);
     ticker.scheduleWithFixedDelay(() -> {
@@ -124,9 +153,74 @@ public final class NodeLiveness implements AutoCloseable {
     return node != null && heartbeats.isWatching() && !heartbeats.nodes().contains(node);
   }
 
-  /** Silent for a full period of watching: its grants may be revoked. */
+  /**
+   * Silent for a full period of watching, and either fenced already or the quorum allows fencing now: its grants may be
+   * revoked. A node silent while the quorum does not allow fencing is a {@linkplain #suspects() suspect}, not dead, so
+   * that placement and status start no fail-over that could not complete.
+   */
   public boolean isDead(String node) {
-    return node != null && heartbeats.isDead(node, clock.getAsLong());
+    long now = clock.getAsLong();
+    return node != null && heartbeats.isDead(node, now) && (fenced.contains(node) || fencingAllowedFor(node, now));
+  }
+
+  /**
+   * Whether the quorum allows declaring this silent node dead now. Notes each opening of the gate, here where every
+   * decision asks, so that no decision can see the gate open before the suspects of that moment are reprieved.
+   */
+  private synchronized boolean fencingAllowedFor(String node, long now) {
+    boolean allowed = gateOpen(now);
+    Long since = reprieved.get(node);
+    return allowed && (since == null || now - since > periodNanos);
+  }
+
+  /** The gate now; when it has just opened, every suspect of the moment gets a full period from now. */
+  private synchronized boolean gateOpen(long now) {
+    boolean allowed = quorum.allowsFencing(now);
+    if (allowed && !gateWasOpen) {
+      for (String silent : heartbeats.nodes()) {
+        if (heartbeats.isDead(silent, now) && !fenced.contains(silent)) {
+          reprieved.put(silent, now);
+          log.info("event=node-reprieved node={} note=silent while fencing was suspended; a full period from now",
+              silent);
+        }
+      }
+    }
+    gateWasOpen = allowed;
+    return allowed;
+  }
+
+  /** Whether a majority acknowledges this operator's recent rounds now (docs/safety.md, TIME-4, QUO-1). */
+  public boolean fencingAllowed() {
+    return quorum.allowsFencing(clock.getAsLong());
+  }
+
+  /** Nodes silent for a full period of watching, not fenced, and not declared dead for want of a majority; sorted. */
+  public Set<String> suspects() {
+    return suspects;
+  }
+
+  /**
+   * Every node with a {@code lockwarden-node-} Lease in the informer's cache, with the peer address its latest version
+   * advertises; empty until the first list is in and while not watching (a set made of some of the Leases would drop
+   * the others).
+   */
+  public Optional<Members> observedMembers() {
+    SharedIndexInformer<Lease> current = informer;
+    if (current == null || !current.hasSynced() || !heartbeats.isWatching()) {
+      return Optional.empty();
+    }
+    Map<String, String> addresses = new TreeMap<>();
+    for (Lease lease : current.getStore().list()) {
+      nodeOf(lease).ifPresent(node -> addresses.put(node, peerAddress(lease)));
+    }
+    return Optional.of(new Members(addresses));
+  }
+
+  /** {@code host:port}, or "" when absent or unusable in the published form (which separates entries by , and =). */
+  private static String peerAddress(Lease lease) {
+    Map<String, String> annotations = lease.getMetadata().getAnnotations();
+    String address = annotations == null ? null : annotations.get(NodeLeases.PEER_ANNOTATION);
+    return address == null || address.contains(",") || address.contains("=") ? "" : address.trim();
   }
 
   /**
@@ -135,7 +229,8 @@ public final class NodeLiveness implements AutoCloseable {
    * renewal we had not seen means alive. Otherwise fence it: mark the Lease with an update carrying the
    * resourceVersion just read. A renewal committed in between makes that update fail, and the node is alive; a
    * renewal after it is based on the fenced version, so the agent can never extend a deadline from a renewal that raced
-   * this decision (the agent renews with optimistic concurrency too, see docs/safety.md TIME-2).
+   * this decision (the agent renews with optimistic concurrency too, see docs/safety.md TIME-2). And only while the
+   * quorum allows fencing, checked again just before the fence is written (TIME-4): false, not dead, otherwise.
    */
   public boolean confirmDead(String node) {
     if (fenced.contains(node)) {
@@ -149,6 +244,15 @@ public final class NodeLiveness implements AutoCloseable {
         renewed(lease);
         return false;
       }
+    }
+    // Checked again right before the fence is written: the majority may have gone since isDead (QUO-1). The fence is
+    // what lets the grants move; a node whose Lease is gone is let go of under the same rule.
+    if (!fencingAllowedFor(node, clock.getAsLong())) {
+      log.warn("event=fence-withheld node={} note=no majority acknowledges the operator's rounds now, or the node was"
+          + " silent while fencing was suspended and is reprieved", node);
+      return false;
+    }
+    if (lease != null && lease.getSpec() != null) {
       Map<String, String> annotations = new HashMap<>(lease.getMetadata().getAnnotations() == null ? Map.of()
           : lease.getMetadata().getAnnotations());
       annotations.put(NodeLeases.FENCED_ANNOTATION, Instant.now().toString());
@@ -183,11 +287,27 @@ public final class NodeLiveness implements AutoCloseable {
       // Only a changed renewTime is a renewal; a resync or an unrelated edit is not.
       if (!Objects.equals(lastRenewTime.put(node, renewTime), renewTime)) {
         tick(); // a renewal can arrive before the ticker has noticed the watch is up; it must still count
+        observed(node, lease);
         heartbeats.renewed(node, clock.getAsLong());
         fenced.remove(node);
+        reprieved.remove(node);
       }
       tick();
     });
+  }
+
+  /** The round a renewal acknowledges; an absent or unreadable round acknowledges none. */
+  private void observed(String node, Lease lease) {
+    Map<String, String> annotations = lease.getMetadata().getAnnotations() == null ? Map.of()
+        : lease.getMetadata().getAnnotations();
+    Long round = null;
+    try {
+      String text = annotations.get(NodeLeases.ROUND_ANNOTATION);
+      round = text == null ? null : Long.parseLong(text.trim());
+    } catch (NumberFormatException e) {
+      log.debug("event=round-unreadable node={} value=\"{}\"", node, annotations.get(NodeLeases.ROUND_ANNOTATION));
+    }
+    quorum.acknowledged(node, round);
   }
 
   private static Optional<String> nodeOf(Lease lease) {
@@ -210,13 +330,20 @@ public final class NodeLiveness implements AutoCloseable {
     }
     Set<String> nowAlive = new TreeSet<>();
     Set<String> nowDead = new TreeSet<>();
+    Set<String> nowSuspect = new TreeSet<>();
+    boolean fencingAllowed = gateOpen(now); // every tick, so that no closing of the gate goes unnoticed
     for (String node : heartbeats.nodes()) {
       if (heartbeats.isDead(node, now)) {
-        nowDead.add(node);
+        if (fenced.contains(node) || fencingAllowedFor(node, now)) {
+          nowDead.add(node);
+        } else if (!fencingAllowed) {
+          nowSuspect.add(node);
+        } // else reprieved: neither dead nor a suspect, the gate holds
       } else if (heartbeats.isAlive(node, now)) {
         nowAlive.add(node);
       }
     }
+    suspects = nowSuspect;
     Set<String> changed = new TreeSet<>();
     for (String node : heartbeats.nodes()) {
       if (alive.contains(node) != nowAlive.contains(node) || dead.contains(node) != nowDead.contains(node)) {

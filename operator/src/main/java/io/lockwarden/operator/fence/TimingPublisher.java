@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.lockwarden.api.TimingConfigMap;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>It writes when it starts deciding (create, or update if anything differs, its identity included), then looks
  * again every {@link #CHECK}: that retries a write the API server refused, and puts back a ConfigMap deleted or edited
  * by hand, without which every agent would stop renewing. Those later looks rewrite only a changed timing, so
- * replicas without leader election never take turns at {@code publishedBy}.
+ * replicas without leader election never take turns at {@code publishedBy}. It writes only its own keys:
+ * {@link QuorumRounds} keeps the round and the member sets in the same ConfigMap.
  */
 public final class TimingPublisher implements AutoCloseable {
   static final Duration CHECK = Duration.ofSeconds(10);
@@ -77,9 +79,13 @@ public final class TimingPublisher implements AutoCloseable {
     Map<String, String> data = existing.getData() == null ? Map.of() : existing.getData();
     boolean timingDiffers = Stream.of(TimingConfigMap.NODE_TIMEOUT, TimingConfigMap.GRACE)
         .anyMatch(key -> !Objects.equals(data.get(key), desired.get(key)));
-    boolean write = timingDiffers || (!claimed && !data.equals(desired));
+    boolean mineDiffer = desired.entrySet().stream().anyMatch(e -> !Objects.equals(data.get(e.getKey()), e.getValue()));
+    boolean write = timingDiffers || (!claimed && mineDiffer);
     if (write) {
-      existing.setData(desired);
+      // Only our keys: the round and the member sets are QuorumRounds', and their history must survive this write.
+      Map<String, String> merged = new HashMap<>(data);
+      merged.putAll(desired);
+      existing.setData(merged);
       try {
         client.resource(existing).update(); // carries the resourceVersion read: a write in between wins, we look again
       } catch (KubernetesClientException e) {

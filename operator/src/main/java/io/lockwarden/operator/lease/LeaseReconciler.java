@@ -301,7 +301,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
   /**
    * Why a grant may end now, or null. Only when its process can no longer use the disk: the node is dead (its
    * supervisors fenced themselves, see docs/safety.md), the agent reported the grant released, or the domain has been
-   * gone (confirmed by the API server) for as long as a dead node's grants are kept.
+   * gone (confirmed by the API server) for as long as a dead node's grants are kept, while the quorum allows fencing.
    */
   private String removalReason(DiskLease lease, LeaseHolder holder, KubernetesClient client) {
     String leaseName = lease.getMetadata().getName();
@@ -323,7 +323,9 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
       return released ? "Released" : null;
     }
     long since = goneSince.computeIfAbsent(timerKey, k -> System.nanoTime());
-    return System.nanoTime() - since > orphanGrace.toNanos() ? "DomainGone" : null;
+    // Under the quorum too (docs/safety.md, TIME-4): a node cut off with most others may still run the domain's
+    // process on its peers' promises, whatever became of the domain object meanwhile.
+    return System.nanoTime() - since > orphanGrace.toNanos() && liveness.fencingAllowed() ? "DomainGone" : null;
   }
 
   private List<SupervisedDomain> referencingDomains(DiskLease lease) {

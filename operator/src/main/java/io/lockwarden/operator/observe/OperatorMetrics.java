@@ -19,6 +19,9 @@ public final class OperatorMetrics {
   private final Counter splitBrain;
   private final Timer handoff;
   private final Map<String, AtomicInteger> waitingByLease = new ConcurrentHashMap<>();
+  private final AtomicInteger fencingSuspended = new AtomicInteger();
+  private final AtomicInteger quorumMembers = new AtomicInteger();
+  private final AtomicInteger quorumAcknowledging = new AtomicInteger();
 
   public OperatorMetrics(MeterRegistry registry, Supplier<Number> nodesAlive) {
     this.registry = registry;
@@ -33,6 +36,14 @@ public final class OperatorMetrics {
         .description("DiskLease versions seen with incompatible holders or a falling epoch; must stay 0")
         .register(registry);
     Gauge.builder("lockwarden.nodes.alive", nodesAlive).description("Nodes renewing their Lease").register(registry);
+    // The quorum (docs/safety.md, TIME-4): set by the deciding operator only; 0 on a standby.
+    Gauge.builder("lockwarden.fencing.suspended", fencingSuspended, AtomicInteger::get)
+        .description("1 while a node is silent but nobody is fenced, for want of a majority acknowledging rounds")
+        .register(registry);
+    Gauge.builder("lockwarden.quorum.members", quorumMembers, AtomicInteger::get)
+        .description("Nodes in the published member set").register(registry);
+    Gauge.builder("lockwarden.quorum.acknowledging", quorumAcknowledging, AtomicInteger::get)
+        .description("Members whose latest renewal acknowledges a round written within the window").register(registry);
     for (AccessMode mode : AccessMode.values()) {
       grants(mode);
     }
@@ -78,6 +89,13 @@ public final class OperatorMetrics {
   /** A request that could not be granted at once, or a decision that lost a write race. */
   public void conflict(String reason) {
     conflicts(reason).increment();
+  }
+
+  /** What the deciding operator sees of its quorum now. */
+  public void quorum(int members, int acknowledging, boolean suspended) {
+    quorumMembers.set(members);
+    quorumAcknowledging.set(acknowledging);
+    fencingSuspended.set(suspended ? 1 : 0);
   }
 
   public void nodeFenced() {

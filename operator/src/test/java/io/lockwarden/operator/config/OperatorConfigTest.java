@@ -18,6 +18,15 @@ class OperatorConfigTest {
     assertThat(config.leaderElection()).isTrue();
     assertThat(config.metricsPort()).isEqualTo(8080);
     assertThat(config.leaderLeaseDuration()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(config.quorumWindow()).isEqualTo(Duration.ofSeconds(3));
+  }
+
+  @Test
+  void theQuorumWindowComesFromTheEnvironmentAndIsPositive() {
+    assertThat(OperatorConfig.from(new String[0], Map.of("LOCKWARDEN_QUORUM_WINDOW", "4500ms")).quorumWindow())
+        .isEqualTo(Duration.ofMillis(4500));
+    assertThatThrownBy(() -> OperatorConfig.from(new String[] {"--quorum-window=0s"}, Map.of()))
+        .hasMessageContaining("quorum-window: must be above 0");
   }
 
   @Test

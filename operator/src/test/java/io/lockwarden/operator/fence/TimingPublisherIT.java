@@ -37,14 +37,18 @@ class TimingPublisherIT {
     assertThat(first.publish()).isFalse();
     assertThat(data(admin, namespace)).containsEntry("publishedBy", "operator-1");
 
-    // Edited by hand, or by a replica with another timing: put back.
+    // Edited by hand, or by a replica with another timing: put back, and only its own keys: the round and the member
+    // sets QuorumRounds keeps there stay.
     admin.configMaps().inNamespace(namespace).withName(TimingConfigMap.NAME)
         .edit(c -> {
           c.getData().put("grace", "0s");
+          c.getData().put(TimingConfigMap.ROUND, "7");
+          c.getData().put(TimingConfigMap.MEMBERS_SINCE, "3");
           return c;
         });
     assertThat(first.publish()).isTrue();
-    assertThat(data(admin, namespace)).containsEntry("grace", "2s");
+    assertThat(data(admin, namespace)).containsEntry("grace", "2s").containsEntry(TimingConfigMap.ROUND, "7")
+        .containsEntry(TimingConfigMap.MEMBERS_SINCE, "3");
 
     // Deleted: made again, or every agent would stop renewing.
     admin.configMaps().inNamespace(namespace).withName(TimingConfigMap.NAME).delete();

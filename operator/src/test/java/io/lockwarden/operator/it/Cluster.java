@@ -5,6 +5,7 @@ import static io.lockwarden.testing.TestObjects.createNamespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.lockwarden.api.NodeLeases;
 import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.DomainDisk;
 import io.lockwarden.api.v1alpha1.DomainLeaseState;
@@ -17,6 +18,7 @@ import io.lockwarden.testing.TestObjects;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -37,6 +39,7 @@ public final class Cluster implements AutoCloseable {
   public final String apps;
   private final Map<String, String> operatorEnv;
   private final Map<String, SimulatedAgent> agents = new HashMap<>();
+  private final Set<String> killed = new HashSet<>();
   private final List<OperatorProcess> operators = new ArrayList<>();
 
   private Cluster(ControlPlane controlPlane, String prefix, Map<String, String> operatorEnv) {
@@ -81,12 +84,27 @@ public final class Cluster implements AutoCloseable {
   public SimulatedAgent startAgent(String shortName) {
     SimulatedAgent agent = SimulatedAgent.start(admin, system, node(shortName));
     agents.put(shortName, agent);
+    killed.remove(shortName);
     return agent;
   }
 
-  /** Stops an agent for good: its node stops renewing, as a dead node would. */
+  /** Stops an agent for good: its node stops renewing, as a dead node would. Its Lease stays. */
   public void killAgent(String shortName) {
     agents.remove(shortName).close();
+    killed.add(shortName);
+  }
+
+  /**
+   * The nodes whose agents were killed and not started again are gone for good: their Leases are deleted, as
+   * operations.md says to, so they leave the quorum's member set. Without it, dead nodes pile up in the set of a
+   * cluster shared by several tests until no majority of it acknowledges, and nobody is fenced (docs/safety.md,
+   * TIME-4).
+   */
+  public void removeDeadNodes() {
+    for (String shortName : killed) {
+      admin.leases().inNamespace(system).withName(NodeLeases.name(node(shortName))).delete();
+    }
+    killed.clear();
   }
 
   public SupervisedDomain create(String name, String shortNode, DomainDisk... disks) {

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -41,6 +42,12 @@ class FailoverIT {
   static void start(ControlPlane controlPlane) {
     history = LeaseHistory.record(controlPlane.admin());
     cluster = Cluster.start(controlPlane, "fo", FAST, "a", "b", "c", "d", "e");
+  }
+
+  /** The nodes a test killed are gone for good before the next: each test fences with a majority alive. */
+  @AfterEach
+  void removeDeadNodes() {
+    cluster.removeDeadNodes();
   }
 
   @AfterAll

@@ -1,8 +1,6 @@
 package io.lockwarden.operator.it;
 
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -12,8 +10,7 @@ import io.lockwarden.api.v1alpha1.ReleasedGrant;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.operator.domain.DomainDisks;
-import io.lockwarden.operator.fence.NodeLiveness;
-import java.time.ZonedDateTime;
+import io.lockwarden.operator.fence.AgentRenewals;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -63,13 +60,10 @@ public final class SimulatedAgent implements AutoCloseable {
     return node;
   }
 
+  /** With the operator's newest round, as the agent acknowledges it: without it, nobody is ever fenced (TIME-4). */
   private void renew() {
     try {
-      Lease lease = new LeaseBuilder().withMetadata(new ObjectMetaBuilder().withName(NodeLiveness.leaseName(node))
-              .withNamespace(namespace).build())
-          .withNewSpec().withHolderIdentity(node).withLeaseDurationSeconds(10).withRenewTime(ZonedDateTime.now())
-          .endSpec().build();
-      client.resource(lease).serverSideApply();
+      AgentRenewals.renew(client, namespace, node);
     } catch (RuntimeException e) {
       // A missed renewal is what a flaky node looks like; the next one tries again.
     }
