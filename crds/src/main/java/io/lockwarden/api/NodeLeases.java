@@ -21,6 +21,27 @@ public final class NodeLeases {
 
   private NodeLeases() {}
 
+  /** An acknowledgement as {@link #ROUND_ANNOTATION} carries it: a round of one incarnation of lockwarden-timing. */
+  public record Acknowledgement(String uid, long round) {
+    /** The annotation's value, {@code <uid>/<round>}. */
+    public String format() {
+      return uid + "/" + round;
+    }
+
+    /** Null for an absent or malformed value, which acknowledges nothing. */
+    public static Acknowledgement parse(String text) {
+      if (text == null) {
+        return null;
+      }
+      int slash = text.lastIndexOf('/');
+      try {
+        return slash <= 0 ? null : new Acknowledgement(text.substring(0, slash), Long.parseLong(text.substring(slash + 1)));
+      } catch (NumberFormatException e) {
+        return null;
+      }
+    }
+  }
+
   public static String name(String node) {
     return PREFIX + node;
   }

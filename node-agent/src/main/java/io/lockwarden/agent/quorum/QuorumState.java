@@ -2,6 +2,7 @@ package io.lockwarden.agent.quorum;
 
 import io.lockwarden.api.Durations;
 import io.lockwarden.api.Members;
+import io.lockwarden.api.NodeLeases;
 import io.lockwarden.api.TimingConfigMap;
 import java.time.Duration;
 import java.util.Collection;
@@ -106,8 +107,7 @@ public final class QuorumState {
   }
 
   /**
-   * What this node's next renewal acknowledges, as {@code <uid>/<round>} ({@link io.lockwarden.api.NodeLeases
-   * #ROUND_ANNOTATION}): the frozen one while a promise it gave runs, else the newest; null for none (nothing learned
+   * What this node's next renewal acknowledges, as {@code <uid>/<round>} ({@link NodeLeases#ROUND_ANNOTATION}): the frozen one while a promise it gave runs, else the newest; null for none (nothing learned
    * yet, or the agent started less than {@link #MAX_PROMISE} ago).
    */
   public synchronized String acknowledgement(long now) {
@@ -117,7 +117,7 @@ public final class QuorumState {
     if (now < promisedUntil) {
       return frozenAck;
     }
-    return newestRound < 0 ? null : newestUid + "/" + newestRound;
+    return newestRound < 0 ? null : new NodeLeases.Acknowledgement(newestUid, newestRound).format();
   }
 
   public synchronized Members members() {
@@ -153,7 +153,7 @@ public final class QuorumState {
       return refusal;
     }
     if (now >= promisedUntil) {
-      frozenAck = newestUid + "/" + newestRound;
+      frozenAck = new NodeLeases.Acknowledgement(newestUid, newestRound).format();
     }
     promisedUntil = Math.max(promisedUntil, now + duration.toNanos());
     return null;

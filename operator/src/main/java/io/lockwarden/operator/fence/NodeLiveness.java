@@ -300,14 +300,12 @@ public final class NodeLiveness implements AutoCloseable {
   private void observed(String node, Lease lease) {
     Map<String, String> annotations = lease.getMetadata().getAnnotations() == null ? Map.of()
         : lease.getMetadata().getAnnotations();
-    Long round = null;
-    try {
-      String text = annotations.get(NodeLeases.ROUND_ANNOTATION);
-      round = text == null ? null : Long.parseLong(text.trim());
-    } catch (NumberFormatException e) {
-      log.debug("event=round-unreadable node={} value=\"{}\"", node, annotations.get(NodeLeases.ROUND_ANNOTATION));
+    String text = annotations.get(NodeLeases.ROUND_ANNOTATION);
+    NodeLeases.Acknowledgement ack = NodeLeases.Acknowledgement.parse(text);
+    if (ack == null && text != null) {
+      log.debug("event=round-unreadable node={} value=\"{}\"", node, text);
     }
-    quorum.acknowledged(node, round);
+    quorum.acknowledged(node, ack);
   }
 
   private static Optional<String> nodeOf(Lease lease) {

@@ -1,14 +1,15 @@
 package io.lockwarden.operator.fence;
 
 import io.lockwarden.api.Members;
+import io.lockwarden.api.NodeLeases;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The operator's side of TIME-4 (docs/safety.md, QUO-1): a node may be declared dead, and fenced, only while a strict
- * majority of the member set, and of the previous set if there is one, has acknowledged a round this operator wrote at
- * most {@code W} ago on its own clock. Agents cut off from the API server keep their domains running on promises from
+ * The operator's side of TIME-4 (docs/safety.md, QUO-1): a node may be declared dead, and fenced, only while the
+ * members that have not acknowledged a round this operator wrote at most {@code W} ago on its own clock are too few to
+ * make a majority, of the member set and of the previous set if there is one. Agents cut off from the API server keep their domains running on promises from
  * a majority of their peers; the two majorities intersect, so the operator and those promises never act at once.
  *
  * <p>Pure: the caller feeds it the rounds it wrote ({@link #sent}), the rounds each node's latest renewal carries
@@ -17,8 +18,10 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class QuorumGate {
   private final long windowNanos;
   private final RoundTimes rounds = new RoundTimes();
-  private final Map<String, Long> acknowledged = new ConcurrentHashMap<>();
+  private final Map<String, NodeLeases.Acknowledgement> acknowledged = new ConcurrentHashMap<>();
   private volatile MemberSets.Published published = MemberSets.Published.NONE;
+  /** The uid of the lockwarden-timing our rounds went into: a round of another incarnation is not ours. */
+  private volatile String counter;
 
   public QuorumGate(Duration window) {
     this.windowNanos = window.toNanos();
@@ -28,8 +31,9 @@ public final class QuorumGate {
     return Duration.ofNanos(windowNanos);
   }
 
-  /** A write of {@code round} succeeded; {@code g} was noted before it was sent. */
-  void sent(long round, long g) {
+  /** A write of {@code round} into the ConfigMap with uid {@code counter} succeeded; {@code g} was noted before. */
+  void sent(long round, long g, String counter) {
+    this.counter = counter;
     rounds.sent(round, g);
   }
 
@@ -39,22 +43,28 @@ public final class QuorumGate {
   }
 
   /** The round a node's latest observed renewal carries; null: none (or unreadable), which acknowledges nothing. */
-  void acknowledged(String node, Long round) {
-    if (round == null) {
+  void acknowledged(String node, NodeLeases.Acknowledgement ack) {
+    if (ack == null) {
       acknowledged.remove(node);
     } else {
-      acknowledged.put(node, round);
+      acknowledged.put(node, ack);
     }
   }
 
-  /** Each node's latest acknowledged round. */
+  /** Each node's latest acknowledged round of our counter (the ConfigMap we write). */
   Map<String, Long> acknowledgements() {
-    return Map.copyOf(acknowledged);
+    Map<String, Long> ours = new java.util.TreeMap<>();
+    acknowledged.forEach((node, ack) -> {
+      if (ack.uid().equals(counter)) {
+        ours.put(node, ack.round());
+      }
+    });
+    return ours;
   }
 
-  /** The highest round any node has acknowledged, or 0: the rounds this operator writes must stay above it. */
+  /** The highest round any node has acknowledged, of any counter, or 0: the rounds we write stay above it. */
   long highestAcknowledged() {
-    return acknowledged.values().stream().mapToLong(Long::longValue).max().orElse(0);
+    return acknowledged.values().stream().mapToLong(NodeLeases.Acknowledgement::round).max().orElse(0);
   }
 
   /** The sets as {@code lockwarden-timing} now says, written or read by this operator. */
@@ -76,8 +86,8 @@ public final class QuorumGate {
 
   /** Whether the node's latest renewal acknowledges a round written at most {@code W} before {@code now}. */
   public boolean isFresh(String node, long now) {
-    Long round = acknowledged.get(node);
-    return round != null && rounds.isFresh(round, now, windowNanos);
+    NodeLeases.Acknowledgement ack = acknowledged.get(node);
+    return ack != null && ack.uid().equals(counter) && rounds.isFresh(ack.round(), now, windowNanos);
   }
 
   /** How many nodes of {@code set} acknowledge freshly at {@code now}. */
@@ -86,14 +96,20 @@ public final class QuorumGate {
   }
 
   /**
-   * A strict majority of the current set, and of the previous set if any, acknowledges freshly. An empty current set
-   * (nothing published yet, or no node at all) never allows fencing.
+   * QUO-1: the members that do not acknowledge freshly are too few to make a majority, of the current set and of the
+   * previous set if any; then every majority that could have promised contains one that acknowledged. For an odd
+   * number of members that is a strict majority acknowledging, for an even number half. An empty current set (nothing
+   * published yet, or no node at all) never allows fencing; one member never does either (it is its own majority).
    */
   public boolean allowsFencing(long now) {
     MemberSets.Published sets = published;
-    if (sets.members().size() == 0 || acknowledging(sets.members(), now) < sets.members().majority()) {
+    if (sets.members().size() == 0 || !silentAreNoMajority(sets.members(), now)) {
       return false;
     }
-    return sets.previous().size() == 0 || acknowledging(sets.previous(), now) >= sets.previous().majority();
+    return sets.previous().size() == 0 || silentAreNoMajority(sets.previous(), now);
+  }
+
+  private boolean silentAreNoMajority(Members set, long now) {
+    return set.size() - acknowledging(set, now) < set.majority();
   }
 }

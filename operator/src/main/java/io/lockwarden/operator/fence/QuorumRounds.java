@@ -115,7 +115,7 @@ public final class QuorumRounds implements AutoCloseable {
       }
       throw e;
     }
-    quorum.sent(round, g);
+    quorum.sent(round, g, timing.getMetadata().getUid());
     quorum.published(next);
     if (!Objects.equals(next.since(), read.since())) {
       log.info("event=members-changed round={} members=\"{}\" previousMembers=\"{}\"", round, next.members().format(),

@@ -25,7 +25,8 @@ public final class AgentRenewals {
     String round = timing == null || timing.getData() == null ? null : timing.getData().get(TimingConfigMap.ROUND);
     Map<String, String> annotations = new HashMap<>();
     if (round != null) {
-      annotations.put(NodeLeases.ROUND_ANNOTATION, round);
+      annotations.put(NodeLeases.ROUND_ANNOTATION,
+          new NodeLeases.Acknowledgement(timing.getMetadata().getUid(), Long.parseLong(round)).format());
     }
     annotations.put(NodeLeases.PEER_ANNOTATION, "10.0.0.1:7475");
     Lease lease = new LeaseBuilder()

@@ -3,6 +3,7 @@ package io.lockwarden.operator.fence;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lockwarden.api.Members;
+import io.lockwarden.api.NodeLeases;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -12,14 +13,20 @@ class QuorumGateTest {
   /** W = 3 s. */
   private final QuorumGate gate = new QuorumGate(Duration.ofSeconds(3));
 
+  private static final String UID = "timing-uid";
+
+  private void ack(String node, long round) {
+    gate.acknowledged(node, new NodeLeases.Acknowledgement(UID, round));
+  }
+
   private void members(String current, String previous) {
     gate.published(new MemberSets.Published(Members.parse(current), 1L, Members.parse(previous)));
   }
 
   @Test
   void anAcknowledgementIsFreshForTheWindowAfterItsRoundWasSent() {
-    gate.sent(10, 100 * SECOND);
-    gate.acknowledged("a", 10L);
+    gate.sent(10, 100 * SECOND, UID);
+    ack("a", 10);
 
     assertThat(gate.isFresh("a", 103 * SECOND)).as("exactly W after g(10)").isTrue();
     assertThat(gate.isFresh("a", 103 * SECOND + 1)).isFalse();
@@ -28,10 +35,10 @@ class QuorumGateTest {
 
   @Test
   void anotherReplicasHigherRoundCountsAsOurLatestBelowIt() {
-    gate.sent(10, 100 * SECOND);
-    gate.sent(12, 101 * SECOND);
-    gate.acknowledged("a", 11L); // written by another replica between our 10 and 12
-    gate.acknowledged("b", 40L); // newer than all of ours
+    gate.sent(10, 100 * SECOND, UID);
+    gate.sent(12, 101 * SECOND, UID);
+    ack("a", 11); // written by another replica between our 10 and 12
+    ack("b", 40); // newer than all of ours
 
     assertThat(gate.isFresh("a", 103 * SECOND)).as("timed as our 10").isTrue();
     assertThat(gate.isFresh("a", 103 * SECOND + 1)).as("not as our 12").isFalse();
@@ -41,64 +48,93 @@ class QuorumGateTest {
 
   @Test
   void aRoundOlderThanAllWeWroteIsNeverFresh() {
-    gate.sent(10, 100 * SECOND);
-    gate.acknowledged("a", 9L); // from before this operator started, or another replica's older round
+    gate.sent(10, 100 * SECOND, UID);
+    ack("a", 9); // from before this operator started, or another replica's older round
 
     assertThat(gate.isFresh("a", 100 * SECOND)).isFalse();
   }
 
   @Test
   void beforeAnyWriteSucceededNothingIsFresh() {
-    gate.acknowledged("a", 5L);
+    ack("a", 5);
 
     assertThat(gate.isFresh("a", 0)).isFalse();
   }
 
   @Test
   void roundTimesAreForgottenAfterAMinuteButTheLatestIsKept() {
-    gate.sent(1, 0);
-    gate.sent(2, 61 * SECOND);
-    gate.acknowledged("a", 1L);
-    gate.acknowledged("b", 7L);
+    gate.sent(1, 0, UID);
+    gate.sent(2, 61 * SECOND, UID);
+    ack("a", 1);
+    ack("b", 7);
 
     assertThat(gate.isFresh("a", 61 * SECOND)).as("forgotten: older than all we remember").isFalse();
-    gate.sent(3, 200 * SECOND);
+    gate.sent(3, 200 * SECOND, UID);
     assertThat(gate.isFresh("b", 200 * SECOND)).as("maps to our latest, 3").isTrue();
   }
 
   @Test
-  void fencingNeedsAStrictMajorityOfTheCurrentSet() {
-    members("a=,b=,c=,d=", "");
-    gate.sent(1, 0);
-    gate.acknowledged("a", 1L);
-    gate.acknowledged("b", 1L);
+  void fencingNeedsTheSilentMembersToBeTooFewForAMajority() {
+    members("a=,b=,c=,d=,e=", "");
+    gate.sent(1, 0, UID);
+    ack("a", 1);
+    ack("b", 1);
 
-    assertThat(gate.allowsFencing(SECOND)).as("2 of 4 is no majority").isFalse();
+    assertThat(gate.allowsFencing(SECOND)).as("3 silent of 5 could all have promised").isFalse();
 
-    gate.acknowledged("c", 1L);
-    assertThat(gate.allowsFencing(SECOND)).as("3 of 4").isTrue();
+    ack("c", 1);
+    assertThat(gate.allowsFencing(SECOND)).as("2 silent of 5 are no majority").isTrue();
     assertThat(gate.allowsFencing(3 * SECOND + 1)).as("stale: nothing acknowledged within W").isFalse();
+  }
+
+  @Test
+  void withAnEvenNumberOfMembersHalfAcknowledgingIsEnough() {
+    members("a=,b=", "");
+    gate.sent(1, 0, UID);
+    ack("b", 1);
+    assertThat(gate.allowsFencing(SECOND)).as("a alone is no majority of two: it cannot have two promises").isTrue();
+
+    members("a=,b=,c=,d=", "");
+    assertThat(gate.allowsFencing(SECOND)).as("3 silent of 4").isFalse();
+    ack("c", 1);
+    assertThat(gate.allowsFencing(SECOND)).as("2 silent of 4: a majority is 3").isTrue();
+  }
+
+  @Test
+  void oneMemberIsItsOwnMajorityAndIsNeverFenced() {
+    members("a=", "");
+    gate.sent(1, 0, UID);
+    assertThat(gate.allowsFencing(SECOND)).isFalse();
+  }
+
+  @Test
+  void anAcknowledgementOfAnotherIncarnationOfTheConfigMapCountsForNothing() {
+    gate.sent(10, 100 * SECOND, UID);
+    gate.acknowledged("a", new NodeLeases.Acknowledgement("deleted-and-made-again", 10));
+    assertThat(gate.isFresh("a", 100 * SECOND)).isFalse();
+    assertThat(gate.acknowledgements()).isEmpty();
+    assertThat(gate.highestAcknowledged()).as("but the rounds we write still stay above it").isEqualTo(10);
   }
 
   @Test
   void fencingNeedsAMajorityOfThePreviousSetToo() {
     members("a=,b=,c=", "c=,d=,e=");
-    gate.sent(1, 0);
-    gate.acknowledged("a", 1L);
-    gate.acknowledged("b", 1L);
-    gate.acknowledged("c", 1L);
+    gate.sent(1, 0, UID);
+    ack("a", 1);
+    ack("b", 1);
+    ack("c", 1);
 
-    assertThat(gate.allowsFencing(SECOND)).as("1 of the previous 3").isFalse();
+    assertThat(gate.allowsFencing(SECOND)).as("2 of the previous 3 silent").isFalse();
 
-    gate.acknowledged("d", 1L);
+    ack("d", 1);
     assertThat(gate.allowsFencing(SECOND)).isTrue();
     assertThat(gate.acknowledging(gate.members(), SECOND)).isEqualTo(3);
   }
 
   @Test
   void anEmptySetNeverAllowsFencing() {
-    gate.sent(1, 0);
-    gate.acknowledged("a", 1L);
+    gate.sent(1, 0, UID);
+    ack("a", 1);
 
     assertThat(gate.allowsFencing(MS)).as("nothing published").isFalse();
     members("", "");
@@ -107,9 +143,10 @@ class QuorumGateTest {
 
   @Test
   void theRoundsWeWriteStayAboveEveryAcknowledgement() {
-    gate.acknowledged("a", 7L);
-    gate.acknowledged("b", 900L);
+    ack("a", 7);
+    ack("b", 900);
     gate.acknowledged("c", null);
+    gate.sent(1, 0, UID);
 
     assertThat(gate.highestAcknowledged()).isEqualTo(900L);
     assertThat(gate.acknowledgements()).containsOnlyKeys("a", "b");
