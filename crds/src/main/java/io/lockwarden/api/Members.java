@@ -52,6 +52,15 @@ public record Members(Map<String, String> addresses) {
     return addresses.size() / 2 + 1;
   }
 
+  /**
+   * How many members must acknowledge the operator's rounds before it may fence (docs/safety.md, TIME-4, QUO-1): enough
+   * that the rest cannot make a majority, which could all have promised. A strict majority for an odd count, half for
+   * an even one.
+   */
+  public int acknowledgersNeeded() {
+    return addresses.size() - majority() + 1;
+  }
+
   /** Same node names, whatever the addresses. */
   public boolean sameNodes(Members other) {
     return addresses.keySet().equals(other.addresses.keySet());

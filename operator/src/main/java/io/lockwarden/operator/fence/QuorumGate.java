@@ -110,6 +110,6 @@ public final class QuorumGate {
   }
 
   private boolean silentAreNoMajority(Members set, long now) {
-    return set.size() - acknowledging(set, now) < set.majority();
+    return acknowledging(set, now) >= set.acknowledgersNeeded();
   }
 }

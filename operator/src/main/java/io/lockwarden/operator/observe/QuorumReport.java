@@ -102,8 +102,8 @@ public final class QuorumReport implements AutoCloseable {
     if (nowSuspended != suspended) {
       suspended = nowSuspended;
       if (nowSuspended) {
-        log.warn("event=fencing-suspended {} note=no majority acknowledges the operator's rounds; nobody is fenced",
-            detail);
+        log.warn("event=fencing-suspended {} note=too few members acknowledge the operator's rounds (the silent ones "
+            + "could make a majority); nobody is fenced", detail);
       } else {
         log.info("event=fencing-resumed {}", detail);
       }
@@ -192,11 +192,11 @@ public final class QuorumReport implements AutoCloseable {
 
   private String message(boolean isSuspended, Members members, int acknowledging, Set<String> suspects) {
     String counts = acknowledging + " of " + members.size() + " members acknowledge a round written within "
-        + Durations.format(quorum.window()) + " (" + members.majority() + " needed)";
+        + Durations.format(quorum.window()) + " (" + members.acknowledgersNeeded() + " needed)";
     Members previous = quorum.previousMembers();
     if (previous.size() > 0) {
       counts += ", " + quorum.acknowledging(previous, clock.getAsLong()) + " of the " + previous.size()
-          + " previous members (" + previous.majority() + " needed)";
+          + " previous members (" + previous.acknowledgersNeeded() + " needed)";
     }
     // Not suspended means no suspects: a majority acknowledges, or no silent node waits to be fenced.
     return isSuspended ? "fencing suspended: " + counts + "; silent but not fenced: " + String.join(", ", suspects)
