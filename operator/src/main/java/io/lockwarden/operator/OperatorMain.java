@@ -54,7 +54,13 @@ public final class OperatorMain {
     KubernetesClient client = new KubernetesClientBuilder().build();
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     // Nobody is fenced unless a majority of nodes acknowledges this operator's rounds (docs/safety.md, TIME-4).
-    QuorumGate quorum = new QuorumGate(config.quorumWindow());
+    QuorumGate quorum = new QuorumGate(config.quorumWindow(), config.unsafeSkipQuorum());
+    if (config.unsafeSkipQuorum()) {
+      log.error("event=UNSAFE-quorum-skipped setting={}=true note=TEST ONLY: this operator fences nodes whether or not "
+          + "enough nodes acknowledge its rounds (docs/safety.md, TIME-4, QUO-1), so a cut-off majority running on "
+          + "promises can be fenced while it writes. Never set it outside the negative control",
+          OperatorConfig.UNSAFE_SKIP_QUORUM);
+    }
     NodeLiveness liveness = new NodeLiveness(client, config.namespace(), config.nodeTimeout(), config.grace(), quorum);
     OperatorMetrics metrics = new OperatorMetrics(registry, liveness::aliveCount);
     EventRecorder events = new EventRecorder(client, "lockwarden-operator");

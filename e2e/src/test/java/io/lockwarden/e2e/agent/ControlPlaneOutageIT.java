@@ -31,7 +31,10 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -41,6 +44,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * key). An outside sampler watches every domain process and its disk (DomainSampler).
  */
 @ExtendWith(ControlPlaneExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ControlPlaneOutageIT {
   /** As the issue asks: two minutes of a stopped kube-apiserver in every build. */
   private static final Duration OUTAGE = Duration.ofMinutes(2);
@@ -83,6 +87,7 @@ class ControlPlaneOutageIT {
   }
 
   @Test
+  @Order(1)
   void aStoppedApiServerPausesAndKillsNothingAndNoGrantMoves() throws Exception {
     Map<String, Running> running = startOnePerNode("g");
     awaitEveryNodeAcknowledgesRounds();
@@ -114,6 +119,7 @@ class ControlPlaneOutageIT {
   }
 
   @Test
+  @Order(2)
   void aMajorityCutOffIsADisruptionInWhichNobodyIsFenced() throws Exception {
     Map<String, Running> running = startOnePerNode("m");
     awaitEveryNodeAcknowledgesRounds();
@@ -140,6 +146,7 @@ class ControlPlaneOutageIT {
   }
 
   @Test
+  @Order(3)
   void aNodeCutOffAloneIsPausedAndFailsOverWithoutTwoWriters() throws Exception {
     String file = uniqueName("alone") + ".img";
     String vm = uniqueName("vm");
@@ -164,6 +171,39 @@ class ControlPlaneOutageIT {
     assertThat(report.violations()).as(report.summary()).isEmpty();
     proxies.get("c").mode(TcpProxy.Mode.PASS);
     system.delete(vm);
+  }
+
+  /**
+   * The negative control of QUO-1: an operator that fences without enough acknowledgements
+   * ({@code LOCKWARDEN_UNSAFE_SKIP_QUORUM=true}) fences the cut-off majority, whose domains run on promises, and
+   * starts one elsewhere: the checker must see two writers on its disk. Last, as it leaves a second writer behind.
+   */
+  @Test
+  @Order(4)
+  void withoutTheMajorityRuleTheCheckerSeesTwoWriters() throws Exception {
+    system.restartOperator(Map.of(io.lockwarden.operator.config.OperatorConfig.UNSAFE_SKIP_QUORUM, "true"));
+    String file = uniqueName("unsafe") + ".img";
+    String vm = uniqueName("vm");
+    SupervisedDomain domain = system.workload(vm, "b", system.exclusive(file));
+    domain.getSpec().placement.nodeName = null;
+    domain.getSpec().placement.nodes = List.of(system.node("b"), system.node("a"));
+    domain.getSpec().placement.failover = FailoverPolicy.Automatic;
+    system.create(domain);
+    long pid = system.awaitRunning(vm, "b").getStatus().pid;
+    awaitEveryNodeAcknowledgesRounds();
+
+    proxies.get("b").mode(TcpProxy.Mode.BLACKHOLE);
+    proxies.get("c").mode(TcpProxy.Mode.BLACKHOLE);
+    Await.until("the checker sees b's copy, on promises, write after a's", LocalSystem.WAIT, () -> {
+      try {
+        SplitBrainChecker.Report report = SplitBrainChecker.check(List.of(Path.of(system.disk(file))),
+            LeaseHistory.load(system.base.resolve("lease-history.jsonl")));
+        return !report.violations().isEmpty() && Signals.alive(pid);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+    Signals.send("KILL", pid);
   }
 
   private record Running(long pid, String file, LeaseHolder holder) {}

@@ -121,11 +121,24 @@ public final class LocalSystem implements AutoCloseable {
     return operator;
   }
 
+  /** Stops this system's operator and starts it again with {@code extraEnv} on top (a negative control's, say). */
+  public JavaProcess restartOperator(Map<String, String> extraEnv) {
+    operator.close();
+    Map<String, String> env = new HashMap<>(operatorEnv);
+    env.putAll(extraEnv);
+    operator = startOperator("operator", env);
+    return operator;
+  }
+
   /**
    * One more operator process, named {@code prefix-name} (its identity for leader election, which the operator
    * environment turns on with {@code LOCKWARDEN_LEADER_ELECTION=true}). The caller owns it.
    */
   public JavaProcess startOperator(String name) {
+    return startOperator(name, operatorEnv);
+  }
+
+  private JavaProcess startOperator(String name, Map<String, String> operatorEnv) {
     Map<String, String> env = new HashMap<>(Map.of("KUBECONFIG", kubeconfig.toString(), "LOCKWARDEN_NAMESPACE", system,
         "LOCKWARDEN_METRICS_PORT", "0", "LOCKWARDEN_METRICS_ADDRESS", "127.0.0.1", "LOCKWARDEN_LEADER_ELECTION", "false",
         "LOCKWARDEN_IDENTITY", prefix + "-" + name));

@@ -9,9 +9,16 @@ import java.util.Map;
  * The operator's settings: command-line flags ({@code --node-timeout=10s}) win over environment variables
  * ({@code LOCKWARDEN_NODE_TIMEOUT=10s}), which win over the defaults. A bad value stops the operator at start with a
  * message naming the setting.
+ *
+ * @param unsafeSkipQuorum {@value #UNSAFE_SKIP_QUORUM}=true: fence without QUO-1's acknowledgements. Test-only, for
+ *     the negative control that shows the checker catching two writers when a cut-off majority runs on promises; an
+ *     environment variable only, never a flag, and logged loudly at start
  */
 public record OperatorConfig(String namespace, int metricsPort, Duration nodeTimeout, Duration grace,
-    boolean leaderElection, Duration leaderLeaseDuration, String identity, Duration quorumWindow) {
+    boolean leaderElection, Duration leaderLeaseDuration, String identity, Duration quorumWindow,
+    boolean unsafeSkipQuorum) {
+
+  public static final String UNSAFE_SKIP_QUORUM = "LOCKWARDEN_UNSAFE_SKIP_QUORUM";
 
   public static OperatorConfig from(String[] args, Map<String, String> env) {
     Map<String, String> flags = new HashMap<>();
@@ -31,12 +38,20 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
         Durations.parse("leader-lease-duration", s.get("leader-lease-duration", "15s")),
         s.get("identity", env.getOrDefault("HOSTNAME", "lockwarden-operator") + "-" + ProcessHandle.current().pid()),
         // W of docs/safety.md, TIME-4: above renewInterval + 500 ms + latencies, or fencing only comes late.
-        positive("quorum-window", Durations.parse("quorum-window", s.get("quorum-window", "3s"))));
+        positive("quorum-window", Durations.parse("quorum-window", s.get("quorum-window", "3s"))),
+        unsafe(env.getOrDefault(UNSAFE_SKIP_QUORUM, "false")));
     flags.keySet().removeAll(Settings.KNOWN);
     if (!flags.isEmpty()) {
       throw new IllegalArgumentException("unknown flags " + flags.keySet() + "; known: " + Settings.KNOWN);
     }
     return config;
+  }
+
+  private static boolean unsafe(String value) {
+    if (!value.equals("true") && !value.equals("false")) {
+      throw new IllegalArgumentException(UNSAFE_SKIP_QUORUM + ": '" + value + "' is neither true nor false");
+    }
+    return value.equals("true");
   }
 
   private static Duration positive(String name, Duration value) {
