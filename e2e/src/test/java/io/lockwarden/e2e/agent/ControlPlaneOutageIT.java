@@ -41,7 +41,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * docs/safety.md, TIME-4: an outage of the control plane costs no domain anything, a majority of nodes cut off is a
  * disruption in which nobody is fenced, and a node cut off alone is still paused and failed over. Three agents; b and
  * c reach the API server through proxies the test can cut; the peer link is on (LocalSystem gives every agent the
- * key). An outside sampler watches every domain process and its disk (DomainSampler).
+ * key); each node has a lockspace of its own, so no local lock hides a second writer. An outside sampler watches every
+ * domain process and its disk (DomainSampler).
  */
 @ExtendWith(ControlPlaneExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -56,18 +57,28 @@ class ControlPlaneOutageIT {
   @BeforeAll
   static void start(ControlPlane cp) throws Exception {
     controlPlane = cp;
-    system = LocalSystem.start(cp, "outage", LocalSystem.FENCING_OPERATOR, LocalSystem.FENCING_AGENT, "a");
+    system = LocalSystem.start(cp, "outage", LocalSystem.FENCING_OPERATOR, LocalSystem.FENCING_AGENT);
+    system.startAgent("a", lockspaceOf("a"));
     URI api = URI.create(cp.admin().getMasterUrl().toString());
     for (String node : List.of("b", "c")) {
       TcpProxy proxy = new TcpProxy(api.getHost(), api.getPort());
       Path kubeconfig = system.base.resolve("kubeconfig-" + node);
       Files.writeString(kubeconfig, cp.kubeconfigYaml().replace(":" + api.getPort(), ":" + proxy.port()));
       Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
-      system.startAgent(node, kubeconfig, Map.of());
+      system.startAgent(node, kubeconfig, lockspaceOf(node));
       proxies.put(node, proxy);
     }
     system.awaitNodesAlive(3);
     history = LeaseHistory.record(system.admin, system.base.resolve("lease-history.jsonl"));
+  }
+
+  /**
+   * Each node locks in a lockspace of its own, as on storage whose locks do not reach other hosts: no local lock
+   * stands between two nodes' writers here, only the leases, the deadlines and the promises (as in the chaos suite).
+   */
+  private static Map<String, String> lockspaceOf(String node) throws java.io.IOException {
+    Path lockspace = Files.createDirectories(system.base.resolve("lockspace-" + node));
+    return Map.of("LOCKWARDEN_LOCKSPACE_DIR", lockspace.toString());
   }
 
   @AfterAll
