@@ -85,7 +85,7 @@ public final class QuorumBridge implements AutoCloseable {
     long current = Math.max(renewal, state.coveredUntil());
     long askBelow = promise.minus(renewInterval).minus(OVERDUE).toNanos();
     if (current - now > askBelow || !heartbeat.timingRuleHolds()) {
-      settled(now, null);
+      settled(now, state.coveredUntil() > Math.max(now, renewal) ? null : "renewals prove the right again");
       return;
     }
     QuorumState.Ask ask = state.ask(renewal, now);
@@ -118,11 +118,11 @@ public final class QuorumBridge implements AutoCloseable {
     }
   }
 
-  /** Not on promises (any more): one line when that changes. */
-  private void settled(long now, String why) {
-    if (onPromises) {
+  /** Nothing to ask now; {@code ended}: why the domains no longer run on promises, or null if they still do. */
+  private void settled(long now, String ended) {
+    if (onPromises && ended != null) {
       onPromises = false;
-      log.info("event=promises-ended node={} reason=\"{}\"", node, why == null ? "renewals prove the right again" : why);
+      log.info("event=promises-ended node={} reason=\"{}\"", node, ended);
     }
     metrics.onPromises(state.coveredUntil() > Math.max(now, heartbeat.validUntil()));
   }

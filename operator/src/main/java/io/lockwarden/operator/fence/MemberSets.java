@@ -32,7 +32,8 @@ final class MemberSets {
    *
    * <ul>
    *   <li>Nothing published yet: the observed set, at once.
-   *   <li>The same nodes: the observed addresses, and nothing else changes (an address is not a membership).
+   *   <li>The same nodes: the observed addresses (an address is not a membership); the previous set is dropped once
+   *       every member has acknowledged the current one.
    *   <li>Other nodes: only once no member of the published set {@linkplain #blocking blocks} it; then the published
    *       set becomes the previous one and the observed set is current since {@code round}. Until then the published
    *       nodes stay, with the addresses now advertised.
@@ -46,7 +47,12 @@ final class MemberSets {
       return new Published(observed, round, Members.NONE);
     }
     if (observed.sameNodes(published.members())) {
-      return new Published(observed, published.since(), published.previous());
+      // Once every member has acknowledged the current set, no agent can still count over the previous one (an agent
+      // counts only over a set it is in): the previous set is let go of, or a node that was alone in it could never
+      // be fenced again.
+      Members previous = published.previous().size() > 0 && blocking(published, observed, acknowledged).isEmpty()
+          ? Members.NONE : published.previous();
+      return new Published(observed, published.since(), previous);
     }
     if (blocking(published, observed, acknowledged).isEmpty()) {
       return new Published(observed, round, published.members());

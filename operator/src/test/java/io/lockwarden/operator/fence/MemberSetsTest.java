@@ -28,6 +28,18 @@ class MemberSetsTest {
   }
 
   @Test
+  void thePreviousSetIsLetGoOfOnceEveryMemberAcknowledgedTheCurrentOne() {
+    Published grown = new Published(Members.parse("a=1:1,b=2:1,c=3:1"), 10L, Members.parse("a=1:1"));
+    Members same = Members.parse("a=1:1,b=2:1,c=3:1");
+
+    assertThat(MemberSets.next(grown, same, Map.of("a", 10L, "b", 11L), 12).previous())
+        .as("c has not learned the current set yet").isEqualTo(Members.parse("a=1:1"));
+    assertThat(MemberSets.next(grown, same, Map.of("a", 10L, "b", 11L, "c", 10L), 12))
+        .as("else a, alone in the previous set, could never be fenced")
+        .isEqualTo(new Published(same, 10L, Members.NONE));
+  }
+
+  @Test
   void aSilentMemberBlocksAChangeUntilItAcknowledgesOrItsLeaseIsDeleted() {
     Members withD = Members.parse("a=1:1,b=2:1,c=3:1,d=4:1");
     Map<String, Long> cSilent = Map.of("a", 12L, "b", 12L, "c", 9L);
