@@ -103,7 +103,8 @@ public final class ChaosRun {
           operatorOverrides.isEmpty() ? "" : "; NEGATIVE CONTROL, operators with " + operatorOverrides
               + ", agents with " + agentOverrides);
 
-      Faults faults = new Faults(system, NODES, startAgent, proxies, peerProxies, operators, restarts, random, out);
+      Faults faults = new Faults(system, NODES, startAgent, proxies, peerProxies, operators, restarts, random, out,
+          length);
       Workloads workloads = new Workloads(system, NODES, MAX_DOMAINS, random, out);
       Observer observer = new Observer(system, workloads);
       long end = System.nanoTime() + length.toNanos();

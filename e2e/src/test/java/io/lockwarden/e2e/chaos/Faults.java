@@ -30,7 +30,7 @@ final class Faults {
   enum Kind {
     AGENT_KILL, AGENT_STOP, SUPERVISOR_KILL, SUPERVISOR_STOP, OPERATOR_LEADER_KILL, APISERVER_RESTART, ETCD_RESTART,
     PROXY_BLACKHOLE, PROXY_RESET,
-    /** kube-apiserver SIGSTOPped for 20 s to 3 min: the API server gone for everyone (TIME-4). */
+    /** kube-apiserver SIGSTOPped for 20 s to 3 min (a sixth of a short run): the API server gone for everyone. */
     APISERVER_OUTAGE,
     /** etcd SIGSTOPped for 5 s to 1 min. */
     ETCD_OUTAGE,
@@ -81,6 +81,7 @@ final class Faults {
   private final ControlPlaneRestarts controlPlane;
   private final Random random;
   private final PrintStream out;
+  private final double longestOutageSeconds;
   private final List<Active> active = new ArrayList<>();
   private final Map<Kind, Integer> counts = new EnumMap<>(Kind.class);
   private final List<Window> windows = new ArrayList<>();
@@ -92,7 +93,7 @@ final class Faults {
   /** @param peerProxies in front of each node's peer link: what its peers dial to ask it for a promise */
   Faults(LocalSystem system, List<String> nodes, Consumer<String> startAgent, Map<String, TcpProxy> proxies,
       Map<String, TcpProxy> peerProxies, Map<String, JavaProcess> operators, ControlPlaneRestarts controlPlane,
-      Random random, PrintStream out) {
+      Random random, PrintStream out, java.time.Duration runLength) {
     this.system = system;
     this.nodes = nodes;
     this.startAgent = startAgent;
@@ -102,6 +103,8 @@ final class Faults {
     this.controlPlane = controlPlane;
     this.random = random;
     this.out = out;
+    // 20 s to 3 min, but at most a sixth of the run: a short run must still do more than wait out one outage.
+    this.longestOutageSeconds = Math.max(20, Math.min(180, runLength.toSeconds() / 6.0));
     for (Kind k : Kind.values()) {
       counts.put(k, 0);
     }
@@ -150,7 +153,7 @@ final class Faults {
         }
         boolean etcd = kind == Kind.ETCD_OUTAGE;
         long pid = controlPlane.stop(etcd);
-        long length = etcd ? seconds(5, 60) : seconds(20, 180);
+        long length = etcd ? seconds(5, Math.min(60, longestOutageSeconds)) : seconds(20, longestOutageSeconds);
         record(new Active(kind, null, System.nanoTime() + length, () -> Signals.send("CONT", pid)));
         yield (etcd ? "etcd" : "kube-apiserver") + " SIGSTOP for " + length / 1_000_000 + " ms";
       }
