@@ -161,13 +161,7 @@ class ControlPlaneOutageIT {
   void aNodeCutOffAloneIsPausedAndFailsOverWithoutTwoWriters() throws Exception {
     String file = uniqueName("alone") + ".img";
     String vm = uniqueName("vm");
-    SupervisedDomain domain = system.workload(vm, "c", system.exclusive(file));
-    domain.getSpec().placement.nodeName = null;
-    domain.getSpec().placement.nodes = List.of(system.node("c"), system.node("a"));
-    domain.getSpec().placement.failover = FailoverPolicy.Automatic;
-    system.create(domain);
-    long pid = system.awaitRunning(vm, "c").getStatus().pid;
-    awaitEveryNodeAcknowledgesRounds();
+    long pid = runningWithFailover(vm, file, "c", "a");
 
     proxies.get("c").mode(TcpProxy.Mode.BLACKHOLE);
     Await.until("c's peers refuse and its domain is paused at its deadline", LocalSystem.WAIT,
@@ -195,13 +189,7 @@ class ControlPlaneOutageIT {
     system.restartOperator(Map.of(io.lockwarden.operator.config.OperatorConfig.UNSAFE_SKIP_QUORUM, "true"));
     String file = uniqueName("unsafe") + ".img";
     String vm = uniqueName("vm");
-    SupervisedDomain domain = system.workload(vm, "b", system.exclusive(file));
-    domain.getSpec().placement.nodeName = null;
-    domain.getSpec().placement.nodes = List.of(system.node("b"), system.node("a"));
-    domain.getSpec().placement.failover = FailoverPolicy.Automatic;
-    system.create(domain);
-    long pid = system.awaitRunning(vm, "b").getStatus().pid;
-    awaitEveryNodeAcknowledgesRounds();
+    long pid = runningWithFailover(vm, file, "b", "a");
 
     proxies.get("b").mode(TcpProxy.Mode.BLACKHOLE);
     proxies.get("c").mode(TcpProxy.Mode.BLACKHOLE);
@@ -215,6 +203,18 @@ class ControlPlaneOutageIT {
       }
     });
     Signals.send("KILL", pid);
+  }
+
+  /** A domain writing {@code file}, running on {@code node} and failing over to {@code then}; its pid. */
+  private static long runningWithFailover(String vm, String file, String node, String then) {
+    SupervisedDomain domain = system.workload(vm, node, system.exclusive(file));
+    domain.getSpec().placement.nodeName = null;
+    domain.getSpec().placement.nodes = List.of(system.node(node), system.node(then));
+    domain.getSpec().placement.failover = FailoverPolicy.Automatic;
+    system.create(domain);
+    long pid = system.awaitRunning(vm, node).getStatus().pid;
+    awaitEveryNodeAcknowledgesRounds();
+    return pid;
   }
 
   private record Running(long pid, String file, LeaseHolder holder) {}
