@@ -30,7 +30,7 @@ final class Faults {
   enum Kind {
     AGENT_KILL, AGENT_STOP, SUPERVISOR_KILL, SUPERVISOR_STOP, OPERATOR_LEADER_KILL, APISERVER_RESTART, ETCD_RESTART,
     PROXY_BLACKHOLE, PROXY_RESET,
-    /** kube-apiserver SIGSTOPped for 20 s to 3 min (a sixth of a short run): the API server gone for everyone. */
+    /** kube-apiserver SIGSTOPped for 20 s to 3 min (an eighth of a short run): the API server gone for everyone. */
     APISERVER_OUTAGE,
     /** etcd SIGSTOPped for 5 s to 1 min. */
     ETCD_OUTAGE,
@@ -103,8 +103,8 @@ final class Faults {
     this.controlPlane = controlPlane;
     this.random = random;
     this.out = out;
-    // 20 s to 3 min, but at most a sixth of the run: a short run must still do more than wait out one outage.
-    this.longestOutageSeconds = Math.max(20, Math.min(180, runLength.toSeconds() / 6.0));
+    // 20 s to 3 min, but at most an eighth of the run: a short run must still do more than wait out one outage.
+    this.longestOutageSeconds = Math.max(20, Math.min(180, runLength.toSeconds() / 8.0));
     for (Kind k : Kind.values()) {
       counts.put(k, 0);
     }
