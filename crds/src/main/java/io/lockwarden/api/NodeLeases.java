@@ -13,7 +13,8 @@ public final class NodeLeases {
    * Written by the agent with each renewal: the newest round of {@code lockwarden-timing} it has learned, or while it
    * has promises out, the one it froze (docs/safety.md, TIME-4), as {@code <uid of the ConfigMap>/<round>}: a round
    * counts only within the incarnation of the ConfigMap that carried it (a ConfigMap made again starts a new counter).
-   * Its acknowledgement of that round. Absent for {@code MAX_PROMISE} after an agent starts.
+   * Its acknowledgement of that round. Absent for {@code MAX_PROMISE} after an agent starts that cannot know its
+   * predecessor's promises (another boot).
    */
   public static final String ROUND_ANNOTATION = "lockwarden.io/round";
   /** Written by the agent with each renewal: {@code host:port} where its peers reach it for promises, or absent. */

@@ -15,6 +15,7 @@ import io.lockwarden.agent.policy.NodePolicy;
 import io.lockwarden.agent.quorum.PeerConfig;
 import io.lockwarden.agent.quorum.PeerMessage;
 import io.lockwarden.agent.quorum.PeerServer;
+import io.lockwarden.agent.quorum.PromiseFile;
 import io.lockwarden.agent.quorum.PeerClient;
 import io.lockwarden.agent.quorum.QuorumBridge;
 import io.lockwarden.agent.quorum.QuorumState;
@@ -54,7 +55,9 @@ public final class AgentMain {
     }
     KubernetesClient client = new KubernetesClientBuilder().build();
     AgentMetrics metrics = new AgentMetrics(config.nodeName());
-    QuorumState quorum = new QuorumState(config.nodeName(), System.nanoTime());
+    // The promises a predecessor gave on this node are kept; if they cannot be known, the new agent waits them out.
+    PromiseFile promises = new PromiseFile(config.runDir().resolve("promises"), PromiseFile.bootId());
+    QuorumState quorum = new QuorumState(config.nodeName(), System.nanoTime(), promises.load(), promises);
     // Agents may start before the operator: they renew nothing until it has published its timing.
     PublishedTiming timing = new PublishedTiming(client, config.namespace())
         .onChange(learnRounds(config.nodeName(), quorum)).start();

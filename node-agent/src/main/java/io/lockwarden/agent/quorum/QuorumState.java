@@ -36,7 +36,9 @@ public final class QuorumState {
   public static final Duration MAX_PROMISE = Duration.ofSeconds(10);
 
   private final String node;
-  private final long startedAt;
+  /** Before this, it acknowledges nothing: a predecessor's promises may run, unknown to it. */
+  private final long acknowledgeFrom;
+  private final PromiseFile file;
   /** The ConfigMap's uid: a round counts only within one incarnation of lockwarden-timing (one counter). */
   private String newestUid;
   private long newestRound = -1;
@@ -49,10 +51,25 @@ public final class QuorumState {
   /** Bumped when the coverage is dropped, so that an ask in flight then extends nothing. */
   private long generation;
 
-  /** @param startedAt when this agent started: it acknowledges nothing before {@link #MAX_PROMISE} has passed */
+  /**
+   * An agent that knows nothing of its predecessor's promises: it acknowledges nothing until {@link #MAX_PROMISE} has
+   * passed since {@code startedAt}, and keeps no record of its own.
+   */
   public QuorumState(String node, long startedAt) {
+    this(node, startedAt, PromiseFile.Loaded.UNKNOWN, null);
+  }
+
+  /**
+   * @param kept what the predecessor on this node left in {@code file}: its promises are kept as if given here; when
+   *     it cannot be known, nothing is acknowledged until the longest promise has passed since {@code startedAt}
+   * @param file where each promise is recorded before it is answered; null for none (tests)
+   */
+  public QuorumState(String node, long startedAt, PromiseFile.Loaded kept, PromiseFile file) {
     this.node = node;
-    this.startedAt = startedAt;
+    this.file = file;
+    this.acknowledgeFrom = kept.unknown() ? startedAt + MAX_PROMISE.plus(MARGIN).toNanos() : Long.MIN_VALUE;
+    this.promisedUntil = kept.promisedUntil();
+    this.frozenAck = kept.frozenAck();
   }
 
   /** {@code W'}: how long a node must have learned no new round before it may promise, from the window {@code W}. */
@@ -108,10 +125,10 @@ public final class QuorumState {
 
   /**
    * What this node's next renewal acknowledges, as {@code <uid>/<round>} ({@link NodeLeases#ROUND_ANNOTATION}): the frozen one while a promise it gave runs, else the newest; null for none (nothing learned
-   * yet, or the agent started less than {@link #MAX_PROMISE} ago).
+   * yet, or the agent started less than {@link #MAX_PROMISE} ago without knowing its predecessor's promises).
    */
   public synchronized String acknowledgement(long now) {
-    if (now - startedAt <= MAX_PROMISE.plus(MARGIN).toNanos()) {
+    if (now <= acknowledgeFrom) {
       return null;
     }
     if (now < promisedUntil) {
@@ -152,10 +169,17 @@ public final class QuorumState {
     if (refusal != null) {
       return refusal;
     }
-    if (now >= promisedUntil) {
-      frozenAck = new NodeLeases.Acknowledgement(newestUid, newestRound).format();
+    String frozen = now >= promisedUntil ? new NodeLeases.Acknowledgement(newestUid, newestRound).format() : frozenAck;
+    long until = Math.max(promisedUntil, now + duration.toNanos());
+    if (file != null) {
+      try {
+        file.save(until, frozen); // before the answer: a promise must outlive this agent
+      } catch (java.io.IOException e) {
+        return Refusal.NOT_RECORDED;
+      }
     }
-    promisedUntil = Math.max(promisedUntil, now + duration.toNanos());
+    frozenAck = frozen;
+    promisedUntil = until;
     return null;
   }
 
@@ -224,6 +248,8 @@ public final class QuorumState {
     /** It learned a round within {@code W'}: it may still acknowledge a fence, so it must not promise. */
     NOT_QUIET,
     /** Longer than {@link #MAX_PROMISE}, which a restarted agent waits out before it acknowledges anything. */
-    TOO_LONG
+    TOO_LONG,
+    /** It could not record the promise in its run directory, so a restart could break it. */
+    NOT_RECORDED
   }
 }

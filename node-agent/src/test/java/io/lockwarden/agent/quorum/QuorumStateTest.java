@@ -105,6 +105,40 @@ class QuorumStateTest {
   }
 
   @Test
+  void aRestartedAgentKeepsItsPredecessorsPromisesFromTheRunDirectoryAndOtherwiseAcknowledgesAtOnce(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path run) {
+    PromiseFile file = new PromiseFile(run.resolve("promises"), "boot-1");
+    assertThat(file.load()).isEqualTo(PromiseFile.Loaded.NONE);
+    QuorumState first = new QuorumState("b", 0, file.load(), file);
+    first.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3"), 0);
+    assertThat(first.acknowledgement(S)).as("never promised: no wait after a start").isEqualTo("uid-1/7");
+    assertThat(first.grant(D, 4 * S)).isNull();
+
+    QuorumState second = new QuorumState("b", 5 * S, file.load(), file);
+    second.learned("uid-1", published(9, "a=h:1,b=h:2,c=h:3"), 5 * S);
+    assertThat(second.acknowledgement(5 * S)).as("the promise given before the restart holds").isEqualTo("uid-1/7");
+    assertThat(second.acknowledgement(10 * S)).isEqualTo("uid-1/9");
+
+    PromiseFile afterReboot = new PromiseFile(run.resolve("promises"), "boot-2");
+    assertThat(afterReboot.load().unknown()).as("another boot: the monotonic clock started again").isTrue();
+    QuorumState third = new QuorumState("b", 0, afterReboot.load(), afterReboot);
+    third.learned("uid-1", published(9, "a=h:1,b=h:2,c=h:3"), 0);
+    assertThat(third.acknowledgement(10 * S)).isNull();
+    assertThat(third.acknowledgement(10_200_000_001L)).isEqualTo("uid-1/9");
+  }
+
+  @Test
+  void aPromiseThatCannotBeRecordedIsNotGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path run)
+      throws java.io.IOException {
+    java.nio.file.Path notADirectory = java.nio.file.Files.writeString(run.resolve("file"), "x");
+    PromiseFile file = new PromiseFile(notADirectory.resolve("promises"), "boot-1");
+    QuorumState b = new QuorumState("b", -60 * S, PromiseFile.Loaded.NONE, file);
+    b.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3"), 0);
+    assertThat(b.grant(D, 4 * S)).isEqualTo(QuorumState.Refusal.NOT_RECORDED);
+    assertThat(b.promising(4 * S)).isFalse();
+  }
+
+  @Test
   void noPromiseIsLongerThanARestartedAgentWaits() {
     QuorumState b = learnedAt("b", 7, 0);
     assertThat(b.grant(Duration.ofSeconds(11), 4 * S)).isEqualTo(QuorumState.Refusal.TOO_LONG);
