@@ -53,7 +53,8 @@ class ChaosIT {
     Files.writeString(summary, result.text() + System.lineSeparator());
 
     // The check only means something if the run produced evidence: faults, grants and records from many writers.
-    assertThat(result.faults()).as("faults injected").isGreaterThanOrEqualTo((int) (MINUTES * 3));
+    // Two a minute: an outage of the API server or etcd stalls the driver, whose own calls wait for it to end.
+    assertThat(result.faults()).as("faults injected").isGreaterThanOrEqualTo((int) (MINUTES * 2));
     assertThat(result.report().grants()).as("grants seen in the lease history").isGreaterThan(10);
     assertThat(result.report().writers()).as("writers on the disks").isGreaterThan(5);
     assertThat(result.report().recordsRead()).as("records on the disks").isGreaterThan(500);

@@ -252,6 +252,11 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     if (domain == null || !domain.getMetadata().getUid().equals(holder.uid) || domain.getStatus() == null) {
       return null;
     }
+    if (domain.getMetadata().getDeletionTimestamp() != null) {
+      // Deleted during its migration: the source's release ends the grant. Moved to the target, nobody there would
+      // ever use or report it (the target is not where the domain runs), and the finalizer would wait for ever.
+      return null;
+    }
     return HandOff.moveTo(domain.getStatus().migration, holder.node, domain.getStatus().node, liveness::isDead);
   }
 
