@@ -126,7 +126,7 @@ public final class AgentMain {
     PeerServer server = new PeerServer(node, quorum, messages, System::nanoTime, peers.listen()).start();
     String address = peers.advertised(server.port());
     heartbeat.acknowledge(() -> acknowledgement(quorum, address));
-    agent.coverage(quorum::coveredUntil);
+    agent.coverage(quorum::coveredUntil, quorum::dropCoverage);
     new QuorumBridge(node, quorum, new PeerClient(node, messages), heartbeat, config.fenceTimeout(),
         config.renewInterval(), agent::extendOnPromises, metrics).start();
     log.info("event=peer-link-serving node={} listen={} advertised={}", node, peers.listen(), address);

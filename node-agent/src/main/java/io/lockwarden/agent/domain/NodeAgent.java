@@ -84,6 +84,7 @@ public final class NodeAgent implements AutoCloseable {
   private final AtomicBoolean passQueued = new AtomicBoolean();
   private boolean handOffInProgress; // pass thread only
   private volatile java.util.function.LongSupplier coveredUntil = () -> Long.MIN_VALUE;
+  private volatile Runnable dropCoverage = () -> { };
 
   public NodeAgent(AgentConfig config, KubernetesClient client, NodePolicy policy, NodeHeartbeat heartbeat,
       AgentMetrics metrics) {
@@ -135,12 +136,19 @@ public final class NodeAgent implements AutoCloseable {
    * never one that already ran out.
    */
   public synchronized void extendOnPromises(long until) {
+    if (heartbeat.fencedSince() != null) {
+      return; // fenced: only a renewal that confirms the grants extends anything again
+    }
     deadlines.extendRunning(records.values(), until, System.nanoTime());
   }
 
-  /** Where promises let the right run until, if later than the renewal's: a renewal never shortens it. */
-  public void coverage(java.util.function.LongSupplier coveredUntil) {
+  /**
+   * Where promises let the right run until, and what drops it: a fence mark drops it the moment a renewal shows one,
+   * so that no answer still coming extends anything.
+   */
+  public void coverage(java.util.function.LongSupplier coveredUntil, Runnable dropCoverage) {
     this.coveredUntil = coveredUntil;
+    this.dropCoverage = dropCoverage;
   }
 
   /** The agent's caches, for the lockd service (libvirt's calls are answered from what the agent watches). */
@@ -171,6 +179,9 @@ public final class NodeAgent implements AutoCloseable {
       }
       metrics.renewed(Duration.ofNanos(System.nanoTime() - sent));
       String mark = heartbeat.fencedSince();
+      if (mark != null) {
+        dropCoverage.run();
+      }
       FreshLeases fresh = null;
       if (mark != null || anyDeadlinePassed()) {
         // A paused domain resumes, and a fence is answered, only on what the API server says now, not on the cache.
@@ -180,9 +191,12 @@ public final class NodeAgent implements AutoCloseable {
         if (mark != null) {
           fence.onMark(mark, fresh, records.values());
         }
-        long validUntil = mark == null ? Math.max(heartbeat.validUntil(), coveredUntil.getAsLong())
-            : heartbeat.validUntil();
-        deadlines.extend(records.values(), validUntil, fresh == null ? null : fresh.items());
+        deadlines.extend(records.values(), heartbeat.validUntil(), fresh == null ? null : fresh.items());
+        if (mark == null) {
+          // Promises that reach further keep their reach for the domains still running; a paused one resumes only
+          // on the renewal above (no gap).
+          deadlines.extendRunning(records.values(), coveredUntil.getAsLong(), System.nanoTime());
+        }
       }
     } catch (RuntimeException e) {
       log.warn("event=heartbeat-failed node={} error=\"{}\" note=no deadline extended", node, e.getMessage());

@@ -76,12 +76,14 @@ public final class DeadlineKeeper {
   }
 
   /**
-   * On promises (docs/safety.md, TIME-4): extends each confirmed supervisor whose deadline has not passed yet, from
-   * the cache. A deadline already passed is never extended here: the domain may be paused, and only a renewal and a
+   * On promises (docs/safety.md, TIME-4): extends each confirmed supervisor whose deadline has not passed yet and is
+   * earlier, from the cache. A deadline already passed is never extended here: the domain may be paused, and only a renewal and a
    * fresh list resume it (AGENT-2).
    */
   public void extendRunning(Collection<DomainRecord> records, long validUntil, long now) {
-    extend(records.stream().filter(r -> r.runDir.deadline() > now).toList(), validUntil, null);
+    // Never shortens: a renewal may have proven more already.
+    extend(records.stream().filter(r -> r.runDir.deadline() > now && r.runDir.deadline() < validUntil).toList(),
+        validUntil, null);
   }
 
   /** At a start or a hand-off's go, decided on grants the caller checked: the first deadline of this run. */

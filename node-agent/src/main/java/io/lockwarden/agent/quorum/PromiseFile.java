@@ -61,6 +61,9 @@ public final class PromiseFile {
       out.force(true);
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+      dir.force(true); // the rename itself, durable before the promise is answered
+    }
   }
 
   /**

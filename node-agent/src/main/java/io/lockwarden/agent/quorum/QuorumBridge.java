@@ -95,7 +95,7 @@ public final class QuorumBridge implements AutoCloseable {
       return;
     }
     PeerClient.Answers answers = client.ask(ask.peers(), promise);
-    boolean extended = state.answered(ask, promise, answers.granted());
+    boolean extended = state.answered(ask, promise, answers.granted(), heartbeat.validUntil(), System.nanoTime());
     metrics.promiseAsk(extended);
     if (extended) {
       extend.accept(state.coveredUntil());

@@ -208,13 +208,14 @@ public final class QuorumState {
   /**
    * The answers to an ask: with promises of a strict majority of the member set (this node included), the right
    * extends to {@link #usableUntil}. Promises from nodes outside the set count for nothing; an ask made before the
-   * coverage was dropped extends nothing.
+   * coverage was dropped, or answered only after the right ran out, extends nothing.
    *
    * @return whether the promises extended the right
    */
-  public synchronized boolean answered(Ask ask, Duration duration, Collection<String> granted) {
-    if (ask.generation() != generation) {
-      return false;
+  public synchronized boolean answered(Ask ask, Duration duration, Collection<String> granted, long renewalValidUntil,
+      long now) {
+    if (ask.generation() != generation || now >= Math.max(renewalValidUntil, coveredUntil)) {
+      return false; // dropped meanwhile, or the right ran out while the answers came: no gap (review of issue #15)
     }
     Set<String> counted = new TreeSet<>(granted);
     counted.add(node);

@@ -151,7 +151,7 @@ class QuorumStateTest {
     long renewal = 6 * S;
     QuorumState.Ask ask = a.ask(renewal, 4 * S);
     assertThat(ask.peers()).containsOnlyKeys("b", "c");
-    assertThat(a.answered(ask, D, List.of("b"))).isTrue();
+    assertThat(a.answered(ask, D, List.of("b"), 6 * S, 5 * S)).isTrue();
     assertThat(a.coveredUntil()).isEqualTo(QuorumState.usableUntil(4 * S, D));
     assertThat(a.coveredUntil()).isEqualTo(4 * S + 6 * S - 120_000_000L - 200_000_000L);
   }
@@ -161,9 +161,10 @@ class QuorumStateTest {
     QuorumState a = new QuorumState("a", STARTED);
     a.learned("uid-1", published(7, "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5"), 0);
     QuorumState.Ask ask = a.ask(6 * S, 4 * S);
-    assertThat(a.answered(ask, D, List.of("b"))).isFalse();
-    assertThat(a.answered(ask, D, List.of("b", "x", "y"))).as("nodes outside the set count for nothing").isFalse();
-    assertThat(a.answered(ask, D, List.of("b", "c"))).isTrue();
+    assertThat(a.answered(ask, D, List.of("b"), 6 * S, 5 * S)).isFalse();
+    assertThat(a.answered(ask, D, List.of("b", "x", "y"), 6 * S, 5 * S)).as("nodes outside the set count for nothing")
+        .isFalse();
+    assertThat(a.answered(ask, D, List.of("b", "c"), 6 * S, 5 * S)).isTrue();
   }
 
   @Test
@@ -171,10 +172,18 @@ class QuorumStateTest {
     QuorumState a = learnedAt("a", 7, 0);
     assertThat(a.ask(6 * S, 6 * S)).isNull();
     QuorumState.Ask ask = a.ask(6 * S, 5 * S);
-    a.answered(ask, D, List.of("b", "c"));
+    a.answered(ask, D, List.of("b", "c"), 6 * S, 5 * S);
     long covered = a.coveredUntil();
     assertThat(a.ask(6 * S, covered - 1)).as("promises keep it going while they hold").isNotNull();
     assertThat(a.ask(6 * S, covered)).isNull();
+  }
+
+  @Test
+  void answersThatComeAfterTheRightRanOutExtendNothing() {
+    QuorumState a = learnedAt("a", 7, 0);
+    QuorumState.Ask ask = a.ask(6 * S, 5 * S);
+    assertThat(a.answered(ask, D, List.of("b", "c"), 6 * S, 6 * S)).as("the renewal's right ended meanwhile").isFalse();
+    assertThat(a.coveredUntil()).isEqualTo(Long.MIN_VALUE);
   }
 
   @Test
@@ -187,11 +196,11 @@ class QuorumStateTest {
   void aFenceDropsTheCoverageAndAnAskInFlightThenExtendsNothing() {
     QuorumState a = learnedAt("a", 7, 0);
     QuorumState.Ask ask = a.ask(6 * S, 4 * S);
-    a.answered(ask, D, List.of("b"));
+    a.answered(ask, D, List.of("b"), 6 * S, 5 * S);
     QuorumState.Ask inFlight = a.ask(6 * S, 5 * S);
     a.dropCoverage();
     assertThat(a.coveredUntil()).isEqualTo(Long.MIN_VALUE);
-    assertThat(a.answered(inFlight, D, List.of("b", "c"))).isFalse();
+    assertThat(a.answered(inFlight, D, List.of("b", "c"), 6 * S, 5 * S)).isFalse();
     assertThat(a.coveredUntil()).isEqualTo(Long.MIN_VALUE);
   }
 }

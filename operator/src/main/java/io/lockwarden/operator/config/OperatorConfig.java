@@ -40,6 +40,13 @@ public record OperatorConfig(String namespace, int metricsPort, Duration nodeTim
         // W of docs/safety.md, TIME-4: above renewInterval + 500 ms + latencies, or fencing only comes late.
         positive("quorum-window", Durations.parse("quorum-window", s.get("quorum-window", "3s"))),
         unsafe(env.getOrDefault(UNSAFE_SKIP_QUORUM, "false")));
+    if (config.quorumWindow().compareTo(config.nodeTimeout().plus(config.grace())) >= 0) {
+      // TIME-4: a node silent for nodeTimeout + grace must no longer count as acknowledging, or its own stale
+      // acknowledgement could make the majority that fences it while it runs on promises.
+      throw new IllegalArgumentException("quorum-window (" + Durations.format(config.quorumWindow())
+          + ") must be shorter than node-timeout + grace (" + Durations.format(config.nodeTimeout().plus(config.grace()))
+          + ")");
+    }
     flags.keySet().removeAll(Settings.KNOWN);
     if (!flags.isEmpty()) {
       throw new IllegalArgumentException("unknown flags " + flags.keySet() + "; known: " + Settings.KNOWN);

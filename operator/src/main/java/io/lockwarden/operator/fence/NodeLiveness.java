@@ -168,7 +168,7 @@ public final class NodeLiveness implements AutoCloseable {
    * decision asks, so that no decision can see the gate open before the suspects of that moment are reprieved.
    */
   private synchronized boolean fencingAllowedFor(String node, long now) {
-    boolean allowed = gateOpen(now);
+    boolean allowed = gateOpen(now) && quorum.allowsFencing(now, node);
     Long since = reprieved.get(node);
     return allowed && (since == null || now - since > periodNanos);
   }
@@ -192,6 +192,11 @@ public final class NodeLiveness implements AutoCloseable {
   /** Whether a majority acknowledges this operator's recent rounds now (docs/safety.md, TIME-4, QUO-1). */
   public boolean fencingAllowed() {
     return quorum.allowsFencing(clock.getAsLong());
+  }
+
+  /** Whether a grant {@code node} holds may be let go of without its report: the gate, not counting that node. */
+  public boolean fencingAllowed(String node) {
+    return quorum.allowsFencing(clock.getAsLong(), node);
   }
 
   /** Nodes silent for a full period of watching, not fenced, and not declared dead for want of a majority; sorted. */

@@ -110,17 +110,28 @@ public final class QuorumGate {
    * published yet, or no node at all) never allows fencing; one member never does either (it is its own majority).
    */
   public boolean allowsFencing(long now) {
+    return allowsFencing(now, null);
+  }
+
+  /**
+   * As {@link #allowsFencing(long)}, for fencing {@code node} (or letting go of a grant it holds): its own
+   * acknowledgement never counts. The argument needs the acknowledger it finds in every promising majority to be
+   * another node; a node's own acknowledgement can still be fresh when it is cut off (review of issue #15).
+   */
+  public boolean allowsFencing(long now, String node) {
     if (unsafeSkip) {
       return true;
     }
     MemberSets.Published sets = published;
-    if (sets.members().size() == 0 || !silentAreNoMajority(sets.members(), now)) {
+    if (sets.members().size() == 0 || !silentAreNoMajority(sets.members(), now, node)) {
       return false;
     }
-    return sets.previous().size() == 0 || silentAreNoMajority(sets.previous(), now);
+    return sets.previous().size() == 0 || silentAreNoMajority(sets.previous(), now, node);
   }
 
-  private boolean silentAreNoMajority(Members set, long now) {
-    return acknowledging(set, now) >= set.acknowledgersNeeded();
+  private boolean silentAreNoMajority(Members set, long now, String excluded) {
+    long acknowledging = set.addresses().keySet().stream()
+        .filter(n -> !n.equals(excluded) && isFresh(n, now)).count();
+    return acknowledging >= set.acknowledgersNeeded();
   }
 }

@@ -330,7 +330,7 @@ public final class LeaseReconciler implements Reconciler<DiskLease>, Cleaner<Dis
     long since = goneSince.computeIfAbsent(timerKey, k -> System.nanoTime());
     // Under the quorum too (docs/safety.md, TIME-4): a node cut off with most others may still run the domain's
     // process on its peers' promises, whatever became of the domain object meanwhile.
-    return System.nanoTime() - since > orphanGrace.toNanos() && liveness.fencingAllowed() ? "DomainGone" : null;
+    return System.nanoTime() - since > orphanGrace.toNanos() && liveness.fencingAllowed(holder.node) ? "DomainGone" : null;
   }
 
   private List<SupervisedDomain> referencingDomains(DiskLease lease) {

@@ -27,6 +27,9 @@ class OperatorConfigTest {
         .isEqualTo(Duration.ofMillis(4500));
     assertThatThrownBy(() -> OperatorConfig.from(new String[] {"--quorum-window=0s"}, Map.of()))
         .hasMessageContaining("quorum-window: must be above 0");
+    assertThatThrownBy(() -> OperatorConfig.from(new String[] {"--quorum-window=12s"}, Map.of()))
+        .as("a node silent for nodeTimeout + grace must no longer count as acknowledging (TIME-4)")
+        .hasMessageContaining("must be shorter than node-timeout + grace (12s)");
   }
 
   @Test

@@ -101,6 +101,17 @@ class QuorumGateTest {
   }
 
   @Test
+  void theNodeBeingFencedNeverCountsForItself() {
+    members("a=,b=,c=", "");
+    gate.sent(1, 0, UID);
+    ack("a", 1); // a's last acknowledgement, still fresh: a has just been cut off, with b
+    ack("c", 1);
+    assertThat(gate.allowsFencing(SECOND)).as("two of three acknowledge").isTrue();
+    assertThat(gate.allowsFencing(SECOND, "a")).as("but a's own does not count to fence a").isFalse();
+    assertThat(gate.allowsFencing(SECOND, "b")).isTrue();
+  }
+
+  @Test
   void oneMemberIsItsOwnMajorityAndIsNeverFenced() {
     members("a=", "");
     gate.sent(1, 0, UID);
