@@ -55,7 +55,7 @@ class ChartRenderIT {
     assertThat(dryRun.exitCode()).as(dryRun.describe()).isZero();
     assertThat(objects).extracting(o -> o.path("kind").asText()).containsExactlyInAnyOrder(
         "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
-        "ServiceAccount", "ServiceAccount",
+        "ServiceAccount", "ServiceAccount", "Secret",
         "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
         "ClusterRoleBinding", "ClusterRoleBinding", "Role", "Role", "RoleBinding", "RoleBinding",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicy",
@@ -80,6 +80,24 @@ class ChartRenderIT {
           assertThat(service.path("metadata").path("labels").path(label.getKey()).asText()).isEqualTo(label.getValue().asText()));
       assertThat(service.path("spec").path("ports")).extracting(p -> p.path("name").asText()).contains(port);
     });
+  }
+
+  @Test
+  void theAgentsShareAPeerKeyFromASecretAndAdvertiseTheirPodAddress() {
+    var objects = production("lockwarden-system").objects();
+    JsonNode secret = Chart.only(objects, "Secret", "lockwarden-agent-peer-key");
+    String key = new String(java.util.Base64.getDecoder().decode(secret.path("data").path("key").asText()));
+    assertThat(key).as("generated, long enough for the agent (16 bytes at least)").hasSizeGreaterThanOrEqualTo(32);
+    JsonNode pod = Chart.only(objects, "DaemonSet", "lockwarden-agent").path("spec").path("template").path("spec");
+    JsonNode container = pod.path("containers").get(0);
+    assertThat(container.path("env")).filteredOn(e -> e.path("name").asText().equals("LOCKWARDEN_PEER_KEY_FILE"))
+        .singleElement().satisfies(e -> assertThat(e.path("value").asText()).isEqualTo("/etc/lockwarden/peer/key"));
+    assertThat(container.path("env")).filteredOn(e -> e.path("name").asText().equals("POD_IP")).singleElement()
+        .satisfies(e -> assertThat(e.path("valueFrom").path("fieldRef").path("fieldPath").asText())
+            .isEqualTo("status.podIP"));
+    assertThat(pod.path("volumes")).filteredOn(v -> v.path("name").asText().equals("peer-key")).singleElement()
+        .satisfies(v -> assertThat(v.path("secret").path("secretName").asText()).isEqualTo("lockwarden-agent-peer-key"));
+    assertThat(container.path("ports")).extracting(p -> p.path("containerPort").asInt()).contains(7475);
   }
 
   @Test
