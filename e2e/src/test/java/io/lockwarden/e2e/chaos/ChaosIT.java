@@ -31,7 +31,9 @@ class ChaosIT {
   static Map<String, String> negativeControl() {
     String nodeTimeout = System.getProperty("chaos.unsafeNodeTimeout", "");
     return nodeTimeout.isBlank() ? Map.of()
-        : Map.of("LOCKWARDEN_NODE_TIMEOUT", nodeTimeout, "LOCKWARDEN_GRACE", "0s");
+        : Map.of("LOCKWARDEN_NODE_TIMEOUT", nodeTimeout, "LOCKWARDEN_GRACE", "0s",
+            // below nodeTimeout, as the operator requires (TIME-4), above a renewal (1 s) and a round (0.5 s)
+            "LOCKWARDEN_QUORUM_WINDOW", "1900ms");
   }
 
   /**

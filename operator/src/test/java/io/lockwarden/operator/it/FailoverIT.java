@@ -34,7 +34,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(ControlPlaneExtension.class)
 class FailoverIT {
   /** Short timeouts keep the test quick; the rules are the same at the defaults (10 s + 2 s). */
-  private static final Map<String, String> FAST = Map.of("LOCKWARDEN_NODE_TIMEOUT", "2s", "LOCKWARDEN_GRACE", "1s");
+  /** 3 s + 1 s: the quorum window (3 s) must be shorter (safety.md, TIME-4), and longer than a renewal's 2 s + 0.5 s. */
+  private static final Map<String, String> FAST = Map.of("LOCKWARDEN_NODE_TIMEOUT", "3s", "LOCKWARDEN_GRACE", "1s");
   private static Cluster cluster;
   private static LeaseHistory history;
 
