@@ -57,7 +57,10 @@ class NodeLivenessIT {
     String namespace = TestObjects.createNamespace(admin, "liveness");
     String node = TestObjects.uniqueName("node");
     new TimingPublisher(admin, namespace, Duration.ofSeconds(10), Duration.ofSeconds(2), "test").publish();
+    // Two more members: the node being fenced never counts for itself (QUO-1), so two others must acknowledge.
+    List<String> others = List.of(node + "-x", node + "-y");
     renewWithoutRound(admin, namespace, node);
+    others.forEach(other -> renewWithoutRound(admin, namespace, other));
     // A long window: the steps below must not outlast the acknowledgement they rely on.
     QuorumGate quorum = new QuorumGate(Duration.ofSeconds(60));
     NodeLiveness liveness = new NodeLiveness(admin, namespace, Duration.ofSeconds(10), Duration.ofSeconds(2), quorum);
@@ -65,8 +68,11 @@ class NodeLivenessIT {
     liveness.start();
     started.add(liveness);
     Await.until("the watch is up", Duration.ofSeconds(30), liveness::isWatching);
+    Await.until("every Lease in the cache", Duration.ofSeconds(30),
+        () -> liveness.observedMembers().map(m -> m.size() == 3).orElse(false));
     assertThat(rounds.writeRound()).as("a round, and the first member set").isPositive();
     AgentRenewals.renew(admin, namespace, node);
+    others.forEach(other -> AgentRenewals.renew(admin, namespace, other));
     Await.until(node + " seen renewing", Duration.ofSeconds(30), () -> liveness.isAlive(node));
     Await.until(node + " acknowledges, a majority of " + quorum.members(), Duration.ofSeconds(30),
         liveness::fencingAllowed);
