@@ -189,7 +189,17 @@ class SupervisorIT extends SupervisorTestBase {
     options.addAll(List.of("--run-as-uid", "65534", "--run-as-gid", "65534"));
     supervisor("Pause", "30s", disk, "sleep", "1000");
     long domain = awaitPhase("Running").pid;
-    String status = Files.readString(Path.of("/proc", Long.toString(domain), "status"));
+    // Running is reported once the child exists; setpriv switches users, then execs the program (seen as a flake
+    // when /proc was read in between, still root).
+    String status = io.lockwarden.testing.Await.value("the domain's program has replaced setpriv",
+        Duration.ofSeconds(10), () -> {
+          try {
+            String s = Files.readString(Path.of("/proc", Long.toString(domain), "status"));
+            return s.startsWith("Name:\tsetpriv") ? null : s;
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
     assertThat(status).containsPattern("Uid:\\s+65534\\s+65534").containsPattern("Gid:\\s+65534\\s+65534");
   }
 
