@@ -61,14 +61,7 @@ public final class AgentMain {
     // Agents may start before the operator: they renew nothing until it has published its timing.
     PublishedTiming timing = new PublishedTiming(client, config.namespace())
         .onChange(learnRounds(config.nodeName(), quorum)).start();
-    // Renewals on a client of their own, each bounded by the renewal interval: a renewal hung on a connection that a
-    // healed partition left dead would otherwise outlast the promises that bridged the outage (TIME-4), and the
-    // domains would pause just as the API server came back.
-    io.fabric8.kubernetes.client.Config renewing = io.fabric8.kubernetes.client.Config.autoConfigure(null);
-    renewing.setRequestTimeout((int) config.renewInterval().toMillis());
-    renewing.setConnectionTimeout((int) config.renewInterval().toMillis());
-    KubernetesClient renewals = new KubernetesClientBuilder().withConfig(renewing).build();
-    NodeHeartbeat heartbeat = new NodeHeartbeat(renewals, config.namespace(), config.nodeName(), config.fenceTimeout(),
+    NodeHeartbeat heartbeat = new NodeHeartbeat(client, config.namespace(), config.nodeName(), config.fenceTimeout(),
         System::nanoTime, timing, metrics, config.unsafeSkipTimingRule());
     NodePolicy policy = new NodePolicy(config.allowedExecutables(), config.allowedPathPrefixes());
     NodeAgent agent = new NodeAgent(config, client, policy, heartbeat, metrics);
@@ -92,7 +85,6 @@ public final class AgentMain {
       timing.close();
       endpoints.close();
       client.close();
-      renewals.close();
       stopped.countDown();
     }, "shutdown"));
     stopped.await();
