@@ -22,7 +22,6 @@ import io.lockwarden.testing.ControlPlaneExtension;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -62,10 +61,7 @@ class ControlPlaneOutageIT {
     URI api = URI.create(cp.admin().getMasterUrl().toString());
     for (String node : List.of("b", "c")) {
       TcpProxy proxy = new TcpProxy(api.getHost(), api.getPort());
-      Path kubeconfig = system.base.resolve("kubeconfig-" + node);
-      Files.writeString(kubeconfig, cp.kubeconfigYaml().replace(":" + api.getPort(), ":" + proxy.port()));
-      Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
-      system.startAgent(node, kubeconfig, lockspaceOf(node));
+      system.startAgent(node, system.kubeconfigThrough(node, proxy.port()), lockspaceOf(node));
       proxies.put(node, proxy);
     }
     system.awaitNodesAlive(3);

@@ -82,11 +82,7 @@ public final class ChaosRun {
             "127.0.0.1:" + peerProxy.port()));
         TcpProxy proxy = new TcpProxy(api.getHost(), api.getPort());
         proxies.put(node, proxy);
-        Path kubeconfig = system.base.resolve("kubeconfig-" + node);
-        Files.writeString(kubeconfig, controlPlane.kubeconfigYaml().replace(":" + api.getPort(), ":" + proxy.port()));
-        // The agent's credentials: never readable by a domain, which runs as nobody (SEC-4).
-        Files.setPosixFilePermissions(kubeconfig, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        kubeconfigs.put(node, kubeconfig);
+        kubeconfigs.put(node, system.kubeconfigThrough(node, proxy.port()));
         Files.createDirectories(system.base.resolve("lockspace-" + node));
       }
       // Each node locks in a lockspace of its own, as on storage whose locks do not reach other hosts: then no local

@@ -185,6 +185,22 @@ public final class LocalSystem implements AutoCloseable {
     return kubeconfig;
   }
 
+  /**
+   * A node's kubeconfig that reaches the API server through {@code port} on the same host (a test's proxy, which can
+   * cut the node off): the agent's credentials, readable by it (root) only, never by a domain (SEC-4).
+   */
+  public Path kubeconfigThrough(String shortNode, int port) {
+    int api = admin.getMasterUrl().getPort();
+    Path path = base.resolve("kubeconfig-" + shortNode);
+    try {
+      Files.writeString(path, controlPlane.kubeconfigYaml().replace(":" + api, ":" + port));
+      Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return path;
+  }
+
   public JavaProcess agent(String shortName) {
     return agents.get(shortName);
   }

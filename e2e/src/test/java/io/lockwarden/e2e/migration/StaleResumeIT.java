@@ -14,9 +14,7 @@ import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,10 +47,7 @@ class StaleResumeIT {
     URI api = URI.create(controlPlane.admin().getMasterUrl().toString());
     for (String target : List.of("b", "ub")) {
       TcpProxy proxy = new TcpProxy(api.getHost(), api.getPort());
-      Path kubeconfig = system.base.resolve("kubeconfig-" + target);
-      Files.writeString(kubeconfig, controlPlane.kubeconfigYaml().replace(":" + api.getPort(), ":" + proxy.port()));
-      Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
-      system.startAgent(target, kubeconfig, Map.of());
+      system.startAgent(target, system.kubeconfigThrough(target, proxy.port()), Map.of());
       proxies.put(target, proxy);
     }
     system.awaitNodesAlive(4);
