@@ -100,7 +100,12 @@ public final class QuorumGate {
 
   /** How many nodes of {@code set} acknowledge freshly at {@code now}. */
   public int acknowledging(Members set, long now) {
-    return (int) set.addresses().keySet().stream().filter(node -> isFresh(node, now)).count();
+    return acknowledging(set, now, null);
+  }
+
+  /** As {@link #acknowledging(Members, long)}, {@code excluded} not counted. */
+  private int acknowledging(Members set, long now, String excluded) {
+    return (int) set.addresses().keySet().stream().filter(n -> !n.equals(excluded) && isFresh(n, now)).count();
   }
 
   /**
@@ -130,8 +135,6 @@ public final class QuorumGate {
   }
 
   private boolean silentAreNoMajority(Members set, long now, String excluded) {
-    long acknowledging = set.addresses().keySet().stream()
-        .filter(n -> !n.equals(excluded) && isFresh(n, now)).count();
-    return acknowledging >= set.acknowledgersNeeded();
+    return acknowledging(set, now, excluded) >= set.acknowledgersNeeded();
   }
 }
