@@ -1,7 +1,6 @@
 package io.lockwarden.agent.supervisor;
 
 import io.lockwarden.agent.rundir.RunDir;
-import io.lockwarden.api.v1alpha1.LeaseLossAction;
 import io.lockwarden.api.v1alpha1.MigrationMode;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,7 +17,7 @@ import jnr.constants.platform.Signal;
  *
  * <p>Its main loop, every 100 ms (5 ms while held for a hand-off), in this order: reap; end the domain if asked to
  * (kill) or if its main process ended; hold for a hand-off; follow hot-plug ({@link LockSet#sync}); stop if asked to;
- * let a held process go; pause or kill once the deadline has passed, resume once it is renewed.
+ * let a held process go; pause or kill once the deadline has passed, resume once it is renewed ({@link DeadlineFence}).
  *
  * <p>Exit codes: the domain's own exit code (or 128 + signal); 75 when a local lock is held by someone else; 76 when
  * the domain's right to its disks was not proven at start; 2 for bad arguments.
@@ -46,8 +45,8 @@ public final class SupervisorMain {
   /** Stopping every process for a hand-off, not yet confirmed stopped. */
   private boolean holding;
   private long heldSince;
-  private boolean paused;
-  private long pausedAt;
+  /** Pause or kill past the deadline, resume once renewed: set once the processes are tracked. */
+  private DeadlineFence fence;
   private long stoppingSince = -1;
   private boolean killing;
   /** Attach mode, asked to stop while holding nothing: it ends and leaves the process alone. */
@@ -87,6 +86,7 @@ public final class SupervisorMain {
     }
     try {
       processes = trackProcesses();
+      fence = new DeadlineFence(processes, state, args.onLeaseLoss(), args.pauseTimeout(), this::log, this::update);
       if (!locks.lockAll(args.locks())) {
         update(state.phase, state.message);
         return LOCK_BUSY;
@@ -236,7 +236,7 @@ public final class SupervisorMain {
     }
     if (stoppingSince < 0 && !holding) {
       try {
-        syncLocks(!paused && !holdWanted && now <= deadline);
+        syncLocks(!fence.paused() && !holdWanted && now <= deadline);
       } catch (IOException | RuntimeException e) {
         log("event=hot-plug-failed error=\"" + e.getMessage() + "\""); // the running domain is left alone
       }
@@ -287,28 +287,8 @@ public final class SupervisorMain {
       }
     } else if (holding) {
       return; // stopping every process for the hand-off: the deadline is not the concern of these few milliseconds
-    } else if (!paused && now > deadline && (attached == null || !locks.lines().isEmpty())) {
-      // (An attached process holding no lock of ours, suspended or not yet given its disks, is not ours to pause.)
-      if (args.onLeaseLoss() == LeaseLossAction.Kill) {
-        processes.killAll();
-        log("event=fenced action=kill");
-      } else {
-        processes.stopAll();
-        paused = true;
-        pausedAt = now;
-        state.pauses++;
-        update("Paused", "the right to the disks could not be proven in time; paused");
-        log("event=fenced action=pause");
-      }
-    } else if (paused && now <= deadline) {
-      processes.continueAll();
-      paused = false;
-      state.resumes++;
-      update("Running", null);
-      log("event=resumed");
-    } else if (paused && now - pausedAt > args.pauseTimeout().toNanos()) {
-      processes.killAll();
-      log("event=fenced action=kill reason=pause-timeout");
+    } else {
+      fence.check(now, deadline, attached == null || !locks.lines().isEmpty());
     }
   }
 
@@ -363,7 +343,7 @@ public final class SupervisorMain {
         processes.continueAll();
       }
       held = false;
-      paused = false;
+      fence.cleared();
       state.heldLocks = null;
       state.runningAtMillis = System.currentTimeMillis();
       update("Running", null);
