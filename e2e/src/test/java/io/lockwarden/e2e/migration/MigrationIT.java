@@ -326,6 +326,38 @@ class MigrationIT {
     system.delete(vm);
   }
 
+  @Test
+  void aDomainDeletedDuringItsHandOffIsGoneAndLeavesItsDiskFree() {
+    String root = uniqueName("deleted") + ".img";
+    String vm = uniqueName("vm");
+    system.awaitNodesAlive(2);
+    system.create(system.workload(vm, "a", system.exclusive(root)));
+    SupervisedDomain onA = system.awaitRunning(vm, "a");
+    String uid = onA.getMetadata().getUid();
+    // The source's agent is frozen (well within the node timeout), so the hand-off waits for its release while the
+    // domain is deleted. Its release must then end the grant: handed to the target, where the deleted domain never
+    // runs, nobody would ever release it, and the finalizer would wait for ever (the chaos run saw that).
+    system.agent("a").freeze();
+    SupervisorState prepared;
+    try {
+      migrate(vm, "b", "Warm");
+      awaitMigration(vm, MigrationStatus.HANDING_OFF);
+      prepared = system.supervisorState("b", uid);
+      system.delete(vm);
+      Await.until("the deletion is recorded", LocalSystem.WAIT,
+          () -> system.domain(vm) == null || system.domain(vm).getMetadata().getDeletionTimestamp() != null);
+    } finally {
+      system.agent("a").thaw();
+    }
+
+    Await.until("the deleted domain is gone", LocalSystem.WAIT, () -> system.domain(vm) == null);
+    Await.until("its disk is held by nobody", LocalSystem.WAIT, () -> system.holders(root).isEmpty());
+    Await.until("no process of it is left on a", LocalSystem.WAIT, () -> !Signals.alive(onA.getStatus().pid));
+    if (prepared != null && prepared.pid != null) {
+      Await.until("no process of it is left on b", LocalSystem.WAIT, () -> !Signals.alive(prepared.pid));
+    }
+  }
+
   private static void migrate(String vm, String shortNode, String mode) {
     system.patch(vm, "{\"spec\":{\"migration\":{\"targetNode\":\"" + system.node(shortNode) + "\",\"mode\":\"" + mode
         + "\"}}}");
