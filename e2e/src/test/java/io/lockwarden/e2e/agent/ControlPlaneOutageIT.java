@@ -143,13 +143,16 @@ class ControlPlaneOutageIT {
       // Long past nodeTimeout + grace (9 s): b and c would have been fenced by now without the rule.
       holdFor(Duration.ofSeconds(20), sampler);
       assertThat(sampler.findings()).as("no domain stopped, on the cut-off majority or elsewhere").isEmpty();
+      // The heal: b and c hear rounds again, while a renewal of theirs may still hang on a connection the partition
+      // left dead. Their peers go on promising for the taper (QuorumState.TAPER, 10 s), and the renewal that lands
+      // late never shortens the deadline promises proved (AGENT-2): nothing pauses. Watched until the last promise of
+      // the taper has run out (+ fenceTimeout, 6 s). It paused here, for a second, before both.
+      proxies.values().forEach(p -> p.mode(TcpProxy.Mode.PASS));
+      Await.until("the disruption ends", LocalSystem.WAIT,
+          () -> system.operator().get("/metrics").contains("lockwarden_fencing_suspended 0.0"));
+      holdFor(Duration.ofSeconds(16), sampler);
+      assertThat(sampler.findings()).as("no domain stopped at the heal either").isEmpty();
     }
-    // At the heal, b and c may pause for a moment: their peers hear rounds again and promise no more, before their
-    // own renewals get through a connection the partition left dead (safety.md, known gaps). Nothing is killed and
-    // no grant moves, which assertUnchanged checks.
-    proxies.values().forEach(p -> p.mode(TcpProxy.Mode.PASS));
-    Await.until("the disruption ends", LocalSystem.WAIT,
-        () -> system.operator().get("/metrics").contains("lockwarden_fencing_suspended 0.0"));
     system.awaitNodesAlive(3);
     assertUnchanged(running);
     running.keySet().forEach(system::delete);
@@ -186,6 +189,7 @@ class ControlPlaneOutageIT {
   @Order(4)
   void withoutTheMajorityRuleTheCheckerSeesTwoWriters() throws Exception {
     system.restartOperator(Map.of(io.lockwarden.operator.config.OperatorConfig.UNSAFE_SKIP_QUORUM, "true"));
+    system.awaitNodesAlive(3); // a fresh operator places on the nodes it has seen alive so far (b came a moment late)
     String file = uniqueName("unsafe") + ".img";
     String vm = uniqueName("vm");
     long pid = runningWithFailover(vm, file, "b", "a");

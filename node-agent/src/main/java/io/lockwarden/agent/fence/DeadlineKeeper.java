@@ -37,7 +37,9 @@ public final class DeadlineKeeper {
   }
 
   /**
-   * After a renewal: extends each confirmed supervisor to {@code validUntil}.
+   * After a renewal: extends each confirmed supervisor to {@code validUntil}, never back. A renewal that hung on a
+   * connection an outage left dead lands with a right counted from when it was sent, which may end before what
+   * promises proved meanwhile (TIME-4): writing it paused the domains at the heal of every partition.
    *
    * @param fresh a fresh list when a deadline already passed or a fence is pending; null to confirm from the cache
    */
@@ -56,7 +58,7 @@ public final class DeadlineKeeper {
         // A prepared migration target: its process is held and its read locks are compatible with the source's
         // grants, which it does not hold yet. Kept alive while its agent lives; it takes nothing more before the
         // grants move here.
-        write(record, validUntil);
+        raise(record, validUntil);
         continue;
       }
       List<SupervisorArgs.Lock> locks = new ArrayList<>(wanted);
@@ -67,7 +69,7 @@ public final class DeadlineKeeper {
       SupervisorArgs.Lock unconfirmed = locks.stream().filter(lock -> !confirmed(record.uid, lock,
           fresh != null ? byName.get(lock.lease()) : view.lease(lock.lease()))).findFirst().orElse(null);
       if (unconfirmed == null) {
-        write(record, validUntil);
+        raise(record, validUntil);
       } else {
         log.warn("event=grant-not-confirmed domain={} lease={} epoch={} node={} note=deadline not extended",
             record.key(), unconfirmed.lease(), unconfirmed.epoch(), node);
@@ -81,14 +83,19 @@ public final class DeadlineKeeper {
    * fresh list resume it (AGENT-2).
    */
   public void extendRunning(Collection<DomainRecord> records, long validUntil, long now) {
-    // Never shortens: a renewal may have proven more already.
-    extend(records.stream().filter(r -> r.runDir.deadline() > now && r.runDir.deadline() < validUntil).toList(),
-        validUntil, null);
+    extend(records.stream().filter(r -> r.runDir.deadline() > now).toList(), validUntil, null);
   }
 
   /** At a start or a hand-off's go, decided on grants the caller checked: the first deadline of this run. */
   public void grant(DomainRecord record, long validUntil) throws IOException {
     record.runDir.writeDeadline(validUntil);
+  }
+
+  /** Never shortens a right: what was proven stays proven, and a shorter deadline protects nothing more. */
+  private void raise(DomainRecord record, long validUntil) {
+    if (record.runDir.deadline() < validUntil) {
+      write(record, validUntil);
+    }
   }
 
   private void write(DomainRecord record, long validUntil) {

@@ -18,7 +18,8 @@ import java.util.TreeSet;
  *
  * <ul>
  *   <li><b>Granting (QUO-2)</b>: only while quiet, no new round learned for {@code W'} = {@link #quiet}; the grant
- *       freezes the round this node reports until every promise it gave has run out.
+ *       freezes the round this node reports until every promise it gave has run out. Once rounds come back, a node
+ *       still promising may go on for {@link #TAPER}, its round still frozen.
  *   <li><b>Holding (QUO-3)</b>: promises of a strict majority of its member set, itself included, extend its right to
  *       {@code sentAt + D - margin}; an ask counts only if sent while the right had not yet run out (no gap).
  * </ul>
@@ -35,6 +36,15 @@ public final class QuorumState {
    */
   public static final Duration MAX_PROMISE = Duration.ofSeconds(10);
 
+  /**
+   * How long a node already promising when rounds come back may go on promising, its round still frozen (the taper).
+   * A peer's renewal may hang on a connection the outage left dead until the API client's request timeout (10 s)
+   * ends it; stopping at once paused that peer's domains for a moment at every heal. It is as safe as the first
+   * promise: the round reported stays the one frozen, learned {@code W'} before the promising began. It costs a node
+   * still cut off when the others hear rounds again at most this much more before it can be fenced.
+   */
+  static final Duration TAPER = Duration.ofSeconds(10);
+
   private final String node;
   /** Before this, it acknowledges nothing: a predecessor's promises may run, unknown to it. */
   private final long acknowledgeFrom;
@@ -47,6 +57,8 @@ public final class QuorumState {
   private Members members = Members.NONE;
   private long promisedUntil = Long.MIN_VALUE;
   private String frozenAck;
+  /** When this node first learned a new round while promising (the end of the outage, for it); MIN_VALUE if not. */
+  private long newsWhilePromisingAt = Long.MIN_VALUE;
   private long coveredUntil = Long.MIN_VALUE;
   /** Bumped when the coverage is dropped, so that an ask in flight then extends nothing. */
   private long generation;
@@ -102,6 +114,9 @@ public final class QuorumState {
           newestUid = uid;
           newestRound = value;
           learnedAt = now;
+          if (now < promisedUntil && newsWhilePromisingAt == Long.MIN_VALUE) {
+            newsWhilePromisingAt = now;
+          }
         }
       } catch (NumberFormatException e) {
         problem = "round '" + round + "' is not a number";
@@ -145,15 +160,21 @@ public final class QuorumState {
     return window;
   }
 
-  /** Why this node may not promise now, or null if it may (QUO-2). */
+  /**
+   * Why this node may not promise now, or null if it may (QUO-2): quiet, or still promising with its round frozen
+   * and rounds back for less than {@link #TAPER}.
+   */
   public synchronized Refusal refusal(long now) {
     if (window == null || newestRound < 0) {
       return Refusal.NO_ROUNDS_KNOWN;
     }
-    if (now - learnedAt <= quiet(window).toNanos()) {
-      return Refusal.NOT_QUIET;
+    if (now - learnedAt > quiet(window).toNanos()) {
+      return null;
     }
-    return null;
+    if (now < promisedUntil && newsWhilePromisingAt != Long.MIN_VALUE && now - newsWhilePromisingAt < TAPER.toNanos()) {
+      return null; // the taper: nothing newer than the frozen round has been, or will be, acknowledged
+    }
+    return Refusal.NOT_QUIET;
   }
 
   /**
@@ -169,7 +190,8 @@ public final class QuorumState {
     if (refusal != null) {
       return refusal;
     }
-    String frozen = now >= promisedUntil ? new NodeLeases.Acknowledgement(newestUid, newestRound).format() : frozenAck;
+    boolean fresh = now >= promisedUntil;
+    String frozen = fresh ? new NodeLeases.Acknowledgement(newestUid, newestRound).format() : frozenAck;
     long until = Math.max(promisedUntil, now + duration.toNanos());
     if (file != null) {
       try {
@@ -180,6 +202,9 @@ public final class QuorumState {
     }
     frozenAck = frozen;
     promisedUntil = until;
+    if (fresh) {
+      newsWhilePromisingAt = Long.MIN_VALUE; // quiet (the only way to a first promise): no news since
+    }
     return null;
   }
 

@@ -71,10 +71,45 @@ class QuorumStateTest {
     assertThat(b.grant(D, p0)).isNull();
     b.learned("uid-1", published(9, "a=h:1,b=h:2,c=h:3"), 5 * S); // the API server is back
     assertThat(b.acknowledgement(5 * S)).isEqualTo("uid-1/7");
-    assertThat(b.grant(D, 5 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET); // and it promises no more
     assertThat(b.promising(p0 + D.toNanos() - 1)).isTrue();
     assertThat(b.acknowledgement(p0 + D.toNanos() - 1)).isEqualTo("uid-1/7");
-    assertThat(b.acknowledgement(p0 + D.toNanos())).isEqualTo("uid-1/9");
+    b.learned("uid-1", published(10, "a=h:1,b=h:2,c=h:3"), p0 + D.toNanos() - S / 2);
+    assertThat(b.acknowledgement(p0 + D.toNanos())).isEqualTo("uid-1/10");
+    assertThat(b.grant(D, p0 + D.toNanos())).isEqualTo(QuorumState.Refusal.NOT_QUIET); // lapsed: no taper
+  }
+
+  @Test
+  void onceRoundsComeBackAPromiseRunningMayBeExtendedForTheTaperWithTheRoundStillFrozen() {
+    QuorumState b = learnedAt("b", 7, 0);
+    assertThat(b.grant(D, 4 * S)).isNull();
+    long back = 5 * S;
+    long end = back + QuorumState.TAPER.toNanos();
+    long round = 9;
+    for (long t = back; t < end; t += S / 2) { // a round every 500 ms; a peer's renewal may still hang: go on a while
+      b.learned("uid-1", published(round++, "a=h:1,b=h:2,c=h:3"), t);
+      assertThat(b.grant(D, t)).as("at +%d ms", (t - back) / 1_000_000).isNull();
+      assertThat(b.acknowledgement(t)).isEqualTo("uid-1/7");
+    }
+    b.learned("uid-1", published(round, "a=h:1,b=h:2,c=h:3"), end);
+    assertThat(b.grant(D, end)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+    long lastGranted = end - S / 2;
+    assertThat(b.acknowledgement(lastGranted + D.toNanos() - 1)).isEqualTo("uid-1/7"); // the last promise still runs
+    assertThat(b.acknowledgement(lastGranted + D.toNanos())).isEqualTo("uid-1/" + round);
+  }
+
+  @Test
+  void aNodeThatWasNotPromisingWhenRoundsCameBackHasNoTaper() {
+    QuorumState b = learnedAt("b", 7, 0);
+    assertThat(b.grant(D, 4 * S)).isNull();
+    b.learned("uid-1", published(9, "a=h:1,b=h:2,c=h:3"), 4 * S + D.toNanos()); // the promise had run out
+    assertThat(b.grant(D, 4 * S + D.toNanos() + 1)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+    // and a later first promise, once quiet again, starts without news: rounds coming back then taper anew
+    long quietAgain = 4 * S + D.toNanos() + QuorumState.quiet(Duration.ofSeconds(3)).toNanos() + 1;
+    assertThat(b.grant(D, quietAgain)).isNull();
+    assertThat(b.acknowledgement(quietAgain)).isEqualTo("uid-1/9");
+    b.learned("uid-1", published(10, "a=h:1,b=h:2,c=h:3"), quietAgain + S);
+    assertThat(b.grant(D, quietAgain + 2 * S)).isNull();
+    assertThat(b.acknowledgement(quietAgain + 2 * S)).isEqualTo("uid-1/9");
   }
 
   @Test
