@@ -59,6 +59,8 @@ public final class QuorumState {
   private String frozenAck;
   /** When this node first learned a new round while promising (the end of the outage, for it); MIN_VALUE if not. */
   private long newsWhilePromisingAt = Long.MIN_VALUE;
+  /** The latest time an acknowledgement was asked for: no grant is judged as of earlier (see {@link #grant}). */
+  private long acknowledgedAt = Long.MIN_VALUE;
   private long coveredUntil = Long.MIN_VALUE;
   /** Bumped when the coverage is dropped, so that an ask in flight then extends nothing. */
   private long generation;
@@ -111,10 +113,13 @@ public final class QuorumState {
         long value = Long.parseLong(round.trim());
         // A ConfigMap made again (a new uid) starts a new counter: its rounds are news whatever their numbers.
         if (!uid.equals(newestUid) || value > newestRound) {
+          // The first round an agent learns is no end of an outage: a restarted agent keeping its predecessor's
+          // promise gets no taper (else a crash loop would put off fencing elsewhere for ever).
+          boolean news = newestUid != null;
           newestUid = uid;
           newestRound = value;
           learnedAt = now;
-          if (now < promisedUntil && newsWhilePromisingAt == Long.MIN_VALUE) {
+          if (news && now < promisedUntil && newsWhilePromisingAt == Long.MIN_VALUE) {
             newsWhilePromisingAt = now;
           }
         }
@@ -143,6 +148,7 @@ public final class QuorumState {
    * yet, or the agent started less than {@link #MAX_PROMISE} ago without knowing its predecessor's promises).
    */
   public synchronized String acknowledgement(long now) {
+    acknowledgedAt = Math.max(acknowledgedAt, now);
     if (now <= acknowledgeFrom) {
       return null;
     }
@@ -183,6 +189,10 @@ public final class QuorumState {
    * running keeps the round frozen earlier.
    */
   public synchronized Refusal grant(Duration duration, long now) {
+    // The caller read its clock before it got here: an acknowledgement given meanwhile may already have reported a
+    // round newer than the frozen one, once the promise had run out. Judged as of then, the promise is over, and only
+    // a quiet node may start a new one (review of the taper).
+    now = Math.max(now, acknowledgedAt);
     if (duration.compareTo(MAX_PROMISE) > 0) {
       return Refusal.TOO_LONG;
     }

@@ -113,6 +113,31 @@ class QuorumStateTest {
   }
 
   @Test
+  void aGrantWhoseClockWasReadBeforeAnAcknowledgementOfANewerRoundDoesNotGoBackIntoTheTaper() {
+    QuorumState b = learnedAt("b", 7, 0);
+    assertThat(b.grant(D, 4 * S)).isNull(); // promising until 10 s
+    b.learned("uid-1", published(20, "a=h:1,b=h:2,c=h:3"), 9 * S); // rounds are back: the taper runs
+    long lapsed = 4 * S + D.toNanos();
+    assertThat(b.acknowledgement(lapsed)).isEqualTo("uid-1/20"); // a renewal reports the new round...
+    // ...while a peer's request read the clock a moment before and only now gets its turn: a promise run that
+    // reported round 20 must not be taken up again with round 7 frozen (review of the taper)
+    assertThat(b.grant(D, lapsed - 1)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+    assertThat(b.acknowledgement(lapsed + 1)).isEqualTo("uid-1/20");
+  }
+
+  @Test
+  void aRestartedAgentKeepingItsPredecessorsPromiseGetsNoTaperFromTheFirstRoundItLearns(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path run) throws Exception {
+    PromiseFile file = new PromiseFile(run.resolve("promises"), "boot-1");
+    file.save(10 * S, "uid-1/7");
+    QuorumState restarted = new QuorumState("b", 5 * S, file.load(), file);
+    restarted.learned("uid-1", published(30, "a=h:1,b=h:2,c=h:3"), 6 * S);
+    assertThat(restarted.acknowledgement(6 * S)).isEqualTo("uid-1/7");
+    // else an agent crash-looping inside its promise would re-arm the taper, and put off fencing elsewhere, each time
+    assertThat(restarted.grant(D, 6 * S)).isEqualTo(QuorumState.Refusal.NOT_QUIET);
+  }
+
+  @Test
   void aSecondPromiseKeepsTheRoundFrozenFirstAndLengthensThePromise() {
     QuorumState b = learnedAt("b", 7, 0);
     b.grant(D, 4 * S);
