@@ -39,7 +39,7 @@ public final class ChaosRun {
 
   /** What the run found. {@code text} is the summary as printed. */
   public record Result(SplitBrainChecker.Report report, int faults, int needlessKills, int kills, int needlessPauses,
-      int pauses, String text) {}
+      int pauses, long controlPlaneOutageMillis, String text) {}
 
   private ChaosRun() {}
 
@@ -151,12 +151,14 @@ public final class ChaosRun {
       List<Kills.Kill> needless = Kills.needless(kills, faults.windows(), system::node);
       List<Kills.Kill> needlessPauses = Kills.needless(pauses, faults.windows(), system::node);
       int faultCount = faults.counts().values().stream().mapToInt(Integer::intValue).sum();
+      long outageMillis = Faults.controlPlaneOutageMillis(faults.windows());
       String text = String.join("\n",
           "chaos run: seed " + seed + ", " + length.toMinutes() + " min (" + length.toSeconds() + " s), started "
               + Instant.ofEpochMilli(startMillis)
               + (operatorOverrides.isEmpty() ? "" : "; negative control, operators with " + operatorOverrides
                   + ", agents with " + agentOverrides),
           "faults: " + faultCount + " " + faults.counts(),
+          "control plane out (API server or etcd stopped): " + outageMillis / 1000 + " s in all",
           "operations: " + workloads.summary(),
           "grants: " + report.grants() + "; " + observer.summary(),
           "kills by an agent: " + kills.size() + ", needless: " + needless.size()
@@ -169,7 +171,8 @@ public final class ChaosRun {
           report.summary(),
           "violations: " + report.violations().size());
       out.println(text);
-      return new Result(report, faultCount, needless.size(), kills.size(), needlessPauses.size(), pauses.size(), text);
+      return new Result(report, faultCount, needless.size(), kills.size(), needlessPauses.size(), pauses.size(),
+          outageMillis, text);
     } finally {
       operators.values().forEach(JavaProcess::close);
       proxies.values().forEach(TcpProxy::close);

@@ -247,6 +247,26 @@ final class Faults {
     return windows;
   }
 
+  /**
+   * How long the API server or etcd was out, in ms (the union of their outages' windows): the driver's own calls wait
+   * for the control plane meanwhile, so no operation or fault of its own happens then.
+   */
+  static long controlPlaneOutageMillis(List<Window> windows) {
+    List<Window> outages = windows.stream()
+        .filter(w -> w.kind() == Kind.APISERVER_OUTAGE || w.kind() == Kind.ETCD_OUTAGE)
+        .sorted(java.util.Comparator.comparingLong(Window::startMillis)).toList();
+    long total = 0;
+    long coveredTo = Long.MIN_VALUE;
+    for (Window w : outages) {
+      long from = Math.max(w.startMillis(), coveredTo);
+      if (w.endMillis() > from) {
+        total += w.endMillis() - from;
+      }
+      coveredTo = Math.max(coveredTo, w.endMillis());
+    }
+    return total;
+  }
+
   /** Node name to when its last agent-level fault began: where a fail-over time starts. */
   Map<String, Long> lastAgentFault() {
     return lastAgentFault;
