@@ -62,7 +62,7 @@ if [[ -n $system_items ]]; then
   declare -A names=([a]=baseline [c]=contention [d]=migration [e]=failover [g]=agent)
   for letter in $(grep -o . <<<"$system_items"); do rm -f "$bench_root/e2e/target/bench/${names[$letter]}.md"; done
   bench_java e2e e2e.bench.RealSystemBenchmarks -Ditems="$system_items" -Dupdates="$updates" -Dholders="$holders" \
-    -Dmigrations="$migrations" -Drepetitions="$repetitions" -Ddomains="$agent_domains" -Drate=0.5 \
+    -Dmigrations="$migrations" -Drepetitions="$repetitions" -Ddomains="$agent_domains" -Drate=2 \
     -Dpauses="$pauses" -DidleSeconds="$idle_seconds"
   for letter in $(grep -o . <<<"$system_items"); do
     bench_write_section "${names[$letter]}" "$command" "$bench_root/e2e/target/bench/${names[$letter]}.md"

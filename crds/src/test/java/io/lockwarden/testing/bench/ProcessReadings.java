@@ -19,6 +19,23 @@ public final class ProcessReadings {
     return statusMiB(pid, "VmRSS");
   }
 
+  /**
+   * Pss from /proc/PID/smaps_rollup in MiB, or NaN if the process is gone: its private memory plus its share of what
+   * it maps together with other processes (libjvm, a class-data archive), divided among them.
+   */
+  public static double pssMiB(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+        if (line.startsWith("Pss:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException e) {
+      // gone
+    }
+    return Double.NaN;
+  }
+
   /** VmHWM from /proc/PID/status: the highest RSS the process ever had, in MiB, or NaN if it is gone. */
   public static double peakRssMiB(long pid) {
     return statusMiB(pid, "VmHWM");

@@ -237,6 +237,48 @@ class AgentLifecycleIT {
   }
 
   @Test
+  void supervisorsStartFromTheClassDataArchiveTheirAgentMade() throws Exception {
+    // The agent runs from jars (as in an image), so it can archive its supervisors' classes once and start each
+    // spare from the archive, in about half the CPU time (docs/benchmarks.md, item g).
+    Path runDir = system.runDir("a");
+    Await.until("agent a's supervisor archive", LocalSystem.WAIT, () -> archives(runDir).size() == 1);
+    String vm = uniqueName("vm");
+    system.create(TestObjects.domain(system.apps, vm, system.node("a")));
+    long supervisorPid = system.awaitRunning(vm, "a").getStatus().supervisorPid;
+    assertThat(Files.readString(Path.of("/proc", Long.toString(supervisorPid), "maps")))
+        .as("the supervisor's JVM maps the archive").contains(archives(runDir).get(0).toString());
+    system.delete(vm);
+  }
+
+  private static List<Path> archives(Path runDir) {
+    try (var files = Files.list(runDir)) {
+      return files.filter(f -> f.getFileName().toString().matches("supervisor-[0-9a-f]+\\.jsa")).toList();
+    } catch (java.io.IOException e) {
+      return List.of();
+    }
+  }
+
+  @Test
+  void aDomainsEnvironmentNeverConfiguresItsSupervisorsJvm() throws Exception {
+    // The supervisor's JVM runs as root. Were the domain's env its own, JAVA_TOOL_OPTIONS would have root write a
+    // file wherever the domain's author likes (here, a JVM log), or load their agent (docs/safety.md, SEC-5).
+    Path rootWrote = system.disks.resolve(uniqueName("root-wrote") + ".log");
+    Path saw = system.disks.resolve(uniqueName("saw") + ".txt");
+    String vm = uniqueName("vm");
+    SupervisedDomain domain = TestObjects.domain(system.apps, vm, system.node("a"));
+    domain.getSpec().env = List.of(new io.lockwarden.api.v1alpha1.EnvVar("JAVA_TOOL_OPTIONS",
+        "-Xlog:gc:file=" + rootWrote));
+    domain.getSpec().command = List.of("/bin/sh", "-c", "echo \"$JAVA_TOOL_OPTIONS\" > " + saw + ".tmp && mv " + saw
+        + ".tmp " + saw + " && exec sleep 3600");
+    system.create(domain);
+    system.awaitRunning(vm, "a");
+    Await.until("the domain wrote its environment", LocalSystem.WAIT, () -> Files.exists(saw));
+    assertThat(Files.readString(saw)).as("the domain gets its env").contains("-Xlog:gc:file=" + rootWrote);
+    assertThat(rootWrote).as("no JVM of lockwarden's read it").doesNotExist();
+    system.delete(vm);
+  }
+
+  @Test
   void restartPolicyDecidesWhatAnExitLeadsTo() {
     String failing = uniqueName("failing");
     SupervisedDomain onFailure = TestObjects.domain(system.apps, failing, system.node("b"));

@@ -17,7 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A lockwarden component (operator or agent) as a real OS process, run from its module's target/classes and
+ * A lockwarden component (operator or agent) as a real OS process, run from its module's packaged jar and
  * target/lib, so tests can SIGKILL, SIGSTOP and SIGCONT it as a crash or a hung node would.
  */
 public final class JavaProcess implements AutoCloseable {
@@ -39,6 +39,18 @@ public final class JavaProcess implements AutoCloseable {
    * Starts {@code mainClass} of module {@code module} (a sibling directory of e2e) and waits, up to 60 s, for its
    * "event=started ... metricsPort=N" line.
    */
+  /**
+   * The module's packaged jar, as in an image: a class path of jars only, which the agent's supervisors can have a
+   * class-data archive for (a directory on it rules one out).
+   */
+  private static Path moduleJar(Path moduleDir) throws IOException {
+    try (var jars = Files.list(moduleDir.resolve("target"))) {
+      return jars.filter(p -> p.getFileName().toString().matches("lockwarden-.*-SNAPSHOT\\.jar")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no jar in " + moduleDir.resolve("target")
+              + ": package the module first (mvn verify does)"));
+    }
+  }
+
   public static JavaProcess start(String module, String mainClass, String name, Map<String, String> env,
       List<String> args) {
     return start(module, mainClass, name, env, args, List.of());
@@ -56,7 +68,7 @@ public final class JavaProcess implements AutoCloseable {
       Path log = dir.resolve(name + ".log");
       List<String> command = new ArrayList<>(prefix);
       command.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
-          "-Xmx256m", "-XX:+UseSerialGC", "-cp", moduleDir.resolve("target/classes") + ":" + moduleDir.resolve("target/lib") + "/*",
+          "-Xmx256m", "-XX:+UseSerialGC", "-cp", moduleJar(moduleDir) + ":" + moduleDir.resolve("target/lib") + "/*",
           mainClass));
       command.addAll(args);
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)

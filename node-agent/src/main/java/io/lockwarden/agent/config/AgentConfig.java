@@ -24,6 +24,8 @@ import java.util.Set;
  * @param unsafeSkipTimingRule {@value #UNSAFE_SKIP_TIMING_RULE}=true: renew even while TIME-2 does not hold against
  *     the operator's published timing. Test-only, for the chaos suite's negative control, which breaks TIME-2 on
  *     purpose; an environment variable only, never a flag, and logged loudly at start
+ * @param supervisorSpares how many supervisors the agent keeps started ahead, each waiting for a domain (see
+ *     {@code SparePool}): 2 unless set; 0 starts each supervisor when it is needed
  * @param lockdSocket where the agent serves libvirt's lockd protocol ({@code LOCKWARDEN_LOCKD_SOCKET}; default
  *     {@value #LOCKD_SOCKET_DEFAULT}, the path libvirt's lockd plugin looks at as root); null when set to
  *     {@value #NONE}: no lockd service
@@ -31,7 +33,8 @@ import java.util.Set;
 public record AgentConfig(String nodeName, String namespace, Path runDir, Path lockspaceDir,
     Set<String> allowedExecutables, List<Path> allowedPathPrefixes, Duration renewInterval, Duration fenceTimeout,
     Duration pauseTimeout, int metricsPort, String metricsAddress, Integer runAsUid, Integer runAsGid,
-    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable, boolean unsafeSkipTimingRule, Path lockdSocket) {
+    String cgroupRoot, Set<SupervisorArgs.Unsafe> unsafeDisable, boolean unsafeSkipTimingRule, Path lockdSocket,
+    int supervisorSpares) {
 
   public static final String UNSAFE_SKIP_TIMING_RULE = "LOCKWARDEN_UNSAFE_SKIP_TIMING_RULE";
   public static final String LOCKD_SOCKET_DEFAULT = "/run/libvirt/virtlockd-sock";
@@ -40,7 +43,9 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
 
   static final Set<String> KNOWN = Set.of("node-name", "namespace", "run-dir", "lockspace-dir", "allowed-executables",
       "allowed-path-prefixes", "renew-interval", "fence-timeout", "pause-timeout", "metrics-port", "metrics-address",
-      "run-as-uid", "run-as-gid", "cgroup-root", "unsafe-disable", "lockd-socket");
+      "run-as-uid", "run-as-gid", "cgroup-root", "unsafe-disable", "lockd-socket", "supervisor-spares");
+
+  static final int MAX_SPARES = 32;
 
   /** The default user and group of domains: nobody and nogroup. */
   static final String NOBODY = "65534";
@@ -89,7 +94,7 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
         renew, fence, Durations.parse("pause-timeout", s.get("pause-timeout", "30s")),
         port(s.get("metrics-port", "8081")), s.get("metrics-address", "0.0.0.0"), uid, gid,
         s.get("cgroup-root", "auto"), unsafe(s.get("unsafe-disable", "")), unsafe.equals("true"),
-        lockdSocket(s.get("lockd-socket", LOCKD_SOCKET_DEFAULT)));
+        lockdSocket(s.get("lockd-socket", LOCKD_SOCKET_DEFAULT)), spares(s.get("supervisor-spares", "2")));
   }
 
   private static Path lockdSocket(String value) {
@@ -125,6 +130,15 @@ public record AgentConfig(String nodeName, String namespace, Path runDir, Path l
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(name + ": '" + value + "' is not a number");
     }
+  }
+
+  private static int spares(String value) {
+    Integer spares = integer("supervisor-spares", value);
+    if (spares == null || spares < 0 || spares > MAX_SPARES) {
+      throw new IllegalArgumentException("supervisor-spares: '" + value + "' is not a number from 0 to " + MAX_SPARES
+          + " (each spare is a supervisor's JVM, about 46 MiB, waiting)");
+    }
+    return spares;
   }
 
   private static int port(String value) {

@@ -15,6 +15,7 @@ import io.lockwarden.agent.policy.NodePolicy;
 import io.lockwarden.agent.report.AgentStatus;
 import io.lockwarden.agent.report.StatusReporter;
 import io.lockwarden.agent.rundir.RunDir;
+import io.lockwarden.agent.supervisor.SparePool;
 import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.api.DomainIntent;
 import io.lockwarden.api.v1alpha1.DiskLease;
@@ -77,6 +78,7 @@ public final class NodeAgent implements AutoCloseable {
   private final Releases releases = new Releases();
   private final GrantLocks grantLocks;
   private final AgentStatus statusOf;
+  private final SparePool spares;
   private final Map<String, DomainRecord> records = new HashMap<>(); // guarded by this
   private final ScheduledExecutorService passes = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "pass"));
   private final ScheduledExecutorService heartbeats =
@@ -98,8 +100,9 @@ public final class NodeAgent implements AutoCloseable {
     this.spent = new SpentGrants(config.runDir());
     this.fence = new FenceResponse(node, heartbeat, view, spent, metrics);
     this.deadlines = new DeadlineKeeper(node, view, spent);
+    this.spares = new SparePool(config.supervisorSpares(), config.runDir().resolve("spare-supervisors.log"));
     SupervisorLauncher launcher = new SupervisorLauncher(config, deadlines,
-        DomainCgroups.of(config.cgroupRoot(), config.nodeName()));
+        DomainCgroups.of(config.cgroupRoot(), config.nodeName()), spares);
     this.grantLocks = new GrantLocks(policy);
     Refusals refusals = new Refusals(node);
     this.source = new MigrationSource(node, heartbeat, fence, deadlines);
@@ -113,6 +116,7 @@ public final class NodeAgent implements AutoCloseable {
   public void start() throws IOException, InterruptedException, ExecutionException, TimeoutException {
     SupervisorLauncher.runDirectory(config.runDir());
     SupervisorLauncher.runDirectory(domainsDir);
+    spares.fill();
     if (!config.unsafeDisable().isEmpty()) {
       log.error("event=unsafe-test-only node={} rules-off={} note=a negative control: never in production", node,
           config.unsafeDisable());
@@ -335,6 +339,7 @@ public final class NodeAgent implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     view.close();
+    spares.close();
   }
 
   private static void deleteRecursively(Path dir) {

@@ -2,6 +2,7 @@ package io.lockwarden.agent.domain;
 
 import io.lockwarden.agent.config.AgentConfig;
 import io.lockwarden.agent.fence.DeadlineKeeper;
+import io.lockwarden.agent.supervisor.SparePool;
 import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.agent.supervisor.SupervisorArgs;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
@@ -29,9 +30,11 @@ public final class SupervisorLauncher {
   private final DeadlineKeeper deadlines;
   private final String node;
   private final DomainCgroups cgroups;
+  private final SparePool spares;
 
-  public SupervisorLauncher(AgentConfig config, DeadlineKeeper deadlines, DomainCgroups cgroups) {
+  public SupervisorLauncher(AgentConfig config, DeadlineKeeper deadlines, DomainCgroups cgroups, SparePool spares) {
     this.config = config;
+    this.spares = spares;
     this.deadlines = deadlines;
     this.node = config.nodeName();
     this.cgroups = cgroups;
@@ -61,7 +64,7 @@ public final class SupervisorLauncher {
         Duration.ofSeconds(spec.stopGracePeriodSeconds == null ? 30 : spec.stopGracePeriodSeconds),
         config.runAsUid(), config.runAsGid(), incoming, attach == null ? cgroups.dirFor(record.uid) : null,
         config.unsafeDisable(), attach, locks, attach == null ? spec.command : List.of());
-    record.launched(Supervision.launch(args, environment(domain)));
+    record.launched(Supervision.launch(args, environment(domain), spares));
   }
 
   /** The seed's SetParameter: the domain's identity and parameters, then its own env; nothing of the agent's. */

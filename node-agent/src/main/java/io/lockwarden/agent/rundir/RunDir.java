@@ -12,6 +12,9 @@ import java.util.List;
  * place that knows its file names and formats. Every file one side writes and the other reads is replaced atomically
  * (written to a temporary file, then renamed), so a reader never sees half of one.
  *
+ * <p>Before this directory, a supervisor learns which domain it serves, and the run directory itself, once, on its
+ * standard input ({@code supervisor.Assignment}): every supervisor is started ahead as a spare ({@code SparePool}).
+ *
  * <table>
  *   <caption>Files, who writes them, who reads them</caption>
  *   <tr><th>file</th><th>writer</th><th>reader</th><th>meaning</th></tr>

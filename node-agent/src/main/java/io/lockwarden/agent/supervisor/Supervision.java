@@ -4,8 +4,8 @@ import io.lockwarden.agent.rundir.RunDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import jnr.constants.platform.Signal;
@@ -18,12 +18,6 @@ import jnr.posix.POSIXFactory;
  * the kernel has given to another process since is never mistaken for it.
  */
 public final class Supervision {
-  /**
-   * The supervisor's JVM: small and interpreted. One runs per domain and mostly sleeps; -Xint keeps the JIT's code
-   * cache and compiler threads out of its memory (docs/benchmarks.md has the measurement).
-   */
-  static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx8m", "-Xss256k", "-Xint",
-      "-XX:ReservedCodeCacheSize=4m", "-XX:MaxMetaspaceSize=32m", "-XX:-UsePerfData", "-Djnr.ffi.asm.enabled=false");
   private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
   private static final String PATH = ProcessHandle.current().info().command().orElse("java");
   private static final String CONTEXT = readContext();
@@ -59,24 +53,23 @@ public final class Supervision {
   }
 
   /**
-   * Starts a supervisor in a session of its own (setsid), with its output in the run directory and nothing tied to the
-   * agent: the agent may die or be upgraded, the supervisor carries on.
+   * Starts the domain's supervisor: a spare from {@code spares} (or one started now), assigned the domain. It runs in a
+   * session of its own (setsid), with its output in the run directory and nothing tied to the agent: the agent may
+   * die or be upgraded, the supervisor carries on.
    */
-  public static Supervision launch(SupervisorArgs args, java.util.Map<String, String> environment) throws IOException {
+  public static Supervision launch(SupervisorArgs args, Map<String, String> environment, SparePool spares)
+      throws IOException {
     RunDir runDir = new RunDir(args.runDir());
     runDir.clearForLaunch(args.incoming() != null);
-    List<String> command = new ArrayList<>(List.of("setsid", path()));
-    command.addAll(JVM_FLAGS);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), SupervisorMain.class.getName()));
-    command.addAll(args.toArgs());
-    Path log = runDir.resolve(RunDir.SUPERVISOR_LOG);
-    ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectErrorStream(true);
-    builder.environment().clear(); // the domain gets its own environment, nothing of the agent's (no credentials)
-    builder.environment().putAll(environment);
-    Process process = builder.start();
-    String startTime = ProcStat.startTime(process.pid());
-    return new Supervision(runDir, process.pid(), startTime, args);
+    Assignment assignment = new Assignment(environment, args.toArgs());
+    SparePool.Spare spare = spares.take();
+    try {
+      spare.assign(assignment);
+    } catch (IOException e) {
+      spare = SparePool.Spare.start(runDir.resolve(RunDir.SUPERVISOR_LOG), null); // it died while waiting: start one now
+      spare.assign(assignment);
+    }
+    return new Supervision(runDir, spare.pid, spare.startTime, args);
   }
 
   /** A supervisor from an earlier agent, if its state file names a live process with the same start time. */

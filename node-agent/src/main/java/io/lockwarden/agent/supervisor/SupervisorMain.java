@@ -30,6 +30,8 @@ public final class SupervisorMain {
   static final long HELD_CHECK_INTERVAL_MILLIS = 5;
 
   private final SupervisorArgs args;
+  /** The domain's environment: from its assignment ({@link SpareSupervisor}), else the supervisor's own. */
+  private final Map<String, String> domainEnvironment;
   private final RunDir runDir;
   private final SupervisorState state = new SupervisorState();
   private final LockSet locks;
@@ -54,8 +56,9 @@ public final class SupervisorMain {
   private String locksFileSeen;
   private volatile boolean stopRequested;
 
-  private SupervisorMain(SupervisorArgs args) {
+  private SupervisorMain(SupervisorArgs args, Map<String, String> domainEnvironment) {
     this.args = args;
+    this.domainEnvironment = domainEnvironment;
     this.runDir = new RunDir(args.runDir());
     // Attach mode: libvirt releases a disk only after QEMU let go of it (detached) or stopped its CPUs and drained
     // (suspend, migration switch-over), while QEMU keeps it open; its RELEASE is the proof (docs/safety.md, ATT-2).
@@ -65,6 +68,10 @@ public final class SupervisorMain {
   }
 
   public static void main(String[] argv) {
+    if (argv.length == 1 && argv[0].equals("--spare")) {
+      System.exit(SpareSupervisor.run()); // how the agent starts every supervisor (see SparePool)
+      return;
+    }
     SupervisorArgs args;
     try {
       args = SupervisorArgs.parse(argv);
@@ -73,7 +80,12 @@ public final class SupervisorMain {
       System.exit(2);
       return;
     }
-    System.exit(new SupervisorMain(args).run());
+    System.exit(start(args, System.getenv()));
+  }
+
+  /** Supervises the domain {@code args} name, with {@code environment} for its process; returns the exit code. */
+  static int start(SupervisorArgs args, Map<String, String> environment) {
+    return new SupervisorMain(args, environment).run();
   }
 
   private int run() {
@@ -177,7 +189,7 @@ public final class SupervisorMain {
   private List<String> environment() throws IOException {
     locks.writeTokens(runDir);
     List<String> env = new ArrayList<>();
-    for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+    for (Map.Entry<String, String> e : domainEnvironment.entrySet()) {
       env.add(e.getKey() + "=" + e.getValue());
     }
     env.add("LOCKWARDEN_FENCING_TOKENS=" + locks.tokens());

@@ -1,0 +1,239 @@
+package io.lockwarden.agent.supervisor;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The agent's supervisors started ahead ({@link SpareSupervisor}): a supervisor's JVM needs about a CPU-second to
+ * start, interpreted, so a domain's start, a fail-over or a migration target would wait for it. The pool keeps
+ * {@code size} spares ready and starts a new one, in the background, for each it hands out. With none ready (size 0,
+ * or a storm of starts) a supervisor is started on the spot, the same way.
+ *
+ * <p>Every supervisor the agent starts comes from here and gets its domain on its standard input ({@link Assignment});
+ * its own environment is only {@code PATH}. A spare is started in a session of its own (setsid), like any supervisor,
+ * so it outlives the agent once assigned; unassigned, it exits when the agent does (end of file on its input).
+ */
+public final class SparePool implements AutoCloseable {
+  /**
+   * The supervisor's JVM: small and interpreted. One runs per domain and mostly sleeps; -Xint keeps the JIT's code
+   * cache and compiler threads out of its memory (docs/benchmarks.md has the measurement).
+   */
+  static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xmx8m", "-Xss256k", "-Xint",
+      "-XX:ReservedCodeCacheSize=4m", "-XX:MaxMetaspaceSize=32m", "-XX:-UsePerfData", "-Djnr.ffi.asm.enabled=false");
+  static final String PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+  /** The agent's class path, absolute: a spare runs in "/", not in the agent's working directory. */
+  private static final String CLASS_PATH = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+      .map(entry -> Path.of(entry).toAbsolutePath().toString()).collect(Collectors.joining(File.pathSeparator));
+  /** Names the archive after what it depends on: the JVM, its flags and the class path with each jar's size and time. */
+  private static final String ARCHIVE_KEY = archiveKey();
+
+  private final int size;
+  private final Path log;
+  /** Where the class-data archive for this class path and JVM goes (see {@link #train}). */
+  private final Path archiveFile;
+  /** The archive once it exists: spares then start in about half the CPU time; null until then, or for good. */
+  private volatile Path archive;
+  private boolean trainingStarted;
+  private final Deque<Spare> ready = new ArrayDeque<>();
+  private final ExecutorService starter = Executors.newSingleThreadExecutor(r -> {
+    Thread thread = new Thread(r, "spare-supervisors");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private int starting;
+  private boolean closed;
+
+  /**
+   * @param size how many spares to keep ready (0: none, every supervisor is started when needed)
+   * @param log where spares write until they have a domain (then they write to its run directory)
+   */
+  public SparePool(int size, Path log) {
+    this.size = size;
+    this.log = log;
+    this.archiveFile = log.resolveSibling("supervisor-" + ARCHIVE_KEY + ".jsa");
+  }
+
+  /** A live spare, or one started now if none is ready; the caller assigns it at once. */
+  Spare take() throws IOException {
+    Spare spare;
+    synchronized (this) {
+      while ((spare = ready.poll()) != null && !spare.process.isAlive()) {
+        spare.letGo();
+      }
+    }
+    fill();
+    return spare != null ? spare : Spare.start(log, archive);
+  }
+
+  /** How many spares are ready now. */
+  public synchronized int ready() {
+    return ready.size();
+  }
+
+  /** Starts spares, in the background, until {@code size} are ready or starting. */
+  public synchronized void fill() {
+    if (!trainingStarted && !closed) {
+      trainingStarted = true;
+      starter.execute(this::train); // first, so that the spares after it use the archive
+    }
+    while (!closed && ready.size() + starting < size) {
+      starting++;
+      starter.execute(this::startOne);
+    }
+  }
+
+  private void startOne() {
+    Spare spare = null;
+    try {
+      spare = Spare.start(log, archive);
+    } catch (IOException | RuntimeException e) {
+      System.err.println(Instant.now() + " event=spare-supervisor-failed error=\"" + e.getMessage() + "\"");
+    }
+    synchronized (this) {
+      starting--;
+      if (spare != null && closed) {
+        spare.letGo();
+      } else if (spare != null) {
+        ready.add(spare);
+      }
+    }
+  }
+
+  /**
+   * Makes the supervisor's class-data archive (AppCDS) once per class path and JVM: one spare, started with
+   * {@code -XX:ArchiveClassesAtExit}, warms up (every class a start needs) and is let go at once; the JVM writes the
+   * archive as it exits. The archive lives in the agent's run directory (root's, 0711), where no domain can write.
+   * The JVM checks the class path against it at every start and ignores it if they differ; a class path with a
+   * directory in it (a development build) cannot be archived, and spares then start without one.
+   */
+  private void train() {
+    if (Files.isRegularFile(archiveFile)) {
+      archive = archiveFile;
+      return;
+    }
+    Path partial = archiveFile.resolveSibling(archiveFile.getFileName() + ".partial");
+    try {
+      Files.deleteIfExists(partial);
+      // -Xlog:cds=off: the dump lists every class it leaves out (old class-file versions in asm), noise in the log
+      Spare trainee = Spare.start(log, null, "-XX:ArchiveClassesAtExit=" + partial, "-Xlog:cds=off");
+      trainee.letGo();
+      if (trainee.process.waitFor(2, TimeUnit.MINUTES) && trainee.process.exitValue() == 0
+          && Files.isRegularFile(partial)) {
+        Files.move(partial, archiveFile, StandardCopyOption.ATOMIC_MOVE);
+        archive = archiveFile;
+        forgetOlderArchives();
+        System.err.println(Instant.now() + " event=supervisor-archive-made file=" + archiveFile);
+      } else {
+        trainee.process.destroyForcibly();
+        System.err.println(Instant.now() + " event=supervisor-archive-skipped note=\"supervisors start without a"
+            + " class-data archive; see " + log + "\"");
+      }
+    } catch (IOException | RuntimeException e) {
+      System.err.println(Instant.now() + " event=supervisor-archive-skipped error=\"" + e.getMessage() + "\"");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** An upgraded agent or JVM leaves its predecessor's archive behind; supervisors still using it keep their mapping. */
+  private void forgetOlderArchives() throws IOException {
+    try (var files = Files.newDirectoryStream(archiveFile.getParent(), "supervisor-*.jsa")) {
+      for (Path file : files) {
+        if (!file.equals(archiveFile)) {
+          Files.deleteIfExists(file);
+        }
+      }
+    }
+  }
+
+  /** Lets every ready spare go (each exits on end of file); assigned supervisors are not the pool's any more. */
+  @Override
+  public void close() {
+    List<Spare> idle;
+    synchronized (this) {
+      closed = true;
+      idle = new ArrayList<>(ready);
+      ready.clear();
+    }
+    starter.shutdownNow();
+    idle.forEach(Spare::letGo);
+  }
+
+  private static String archiveKey() {
+    StringBuilder key = new StringBuilder(System.getProperty("java.home")).append(System.getProperty("java.vm.version"))
+        .append(JVM_FLAGS);
+    for (String entry : CLASS_PATH.split(File.pathSeparator)) {
+      File file = new File(entry);
+      key.append('|').append(entry).append(',').append(file.length()).append(',').append(file.lastModified());
+    }
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One spare supervisor: its process, known by pid and start time like any supervisor. */
+  static final class Spare {
+    final Process process;
+    final long pid;
+    final String startTime;
+
+    private Spare(Process process) {
+      this.process = process;
+      this.pid = process.pid();
+      this.startTime = ProcStat.startTime(pid);
+    }
+
+    /** @param archive the class-data archive, or null; {@code more}: more JVM options */
+    static Spare start(Path log, Path archive, String... more) throws IOException {
+      List<String> command = new ArrayList<>(List.of("setsid", Supervision.path()));
+      command.addAll(JVM_FLAGS);
+      if (archive != null) {
+        command.add("-XX:SharedArchiveFile=" + archive);
+      }
+      command.addAll(List.of(more));
+      command.addAll(List.of("-cp", CLASS_PATH, SupervisorMain.class.getName(), "--spare"));
+      ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+          .redirectErrorStream(true).directory(new File("/"));
+      builder.environment().clear(); // nothing of the agent's (no credentials), nothing of any domain's
+      builder.environment().put("PATH", PATH_ENV);
+      return new Spare(builder.start());
+    }
+
+    /** Hands the spare its domain and closes the pipe: the spare reads to end of file. */
+    void assign(Assignment assignment) throws IOException {
+      try (OutputStream in = process.getOutputStream()) {
+        in.write(assignment.encode());
+      }
+    }
+
+    void letGo() {
+      try {
+        process.getOutputStream().close();
+      } catch (IOException e) {
+        // already gone
+      }
+    }
+  }
+}
