@@ -10,7 +10,8 @@
 #   b  create to Granted, simulated agents (e2e/bench-grants.sh, GrantLatencyBenchmark)
 #   c  contention: N domains on one Exclusive disk, hand-offs per second (ContentionBenchmark)
 #   d  Live migration blackout (MigrationBenchmark; alone: e2e/bench-migration.sh)
-#   e  fail-over at default timeouts: node death, cut off with Pause, cut off with Kill (FailoverBenchmark)
+#   e  fail-over at default timeouts: node death, cut off with Pause, cut off with Kill; a storm of 30 domains on a
+#      node that dies (FailoverBenchmark)
 #   f  scale: DiskLeases and domains, operator memory, resync after a restart (ScaleBenchmark)
 #   g  agent: create to running, supervisor and agent memory, idle CPU (AgentBenchmark; alone: e2e/bench-agent.sh)
 #   h  libvirt live migration: QEMU's downtime with lock_manager nop and with lockd served by lockwarden, in one run
@@ -38,11 +39,11 @@ done
 
 if $quick; then
   updates=300 grant_domains=100 grant_warmup=30 holders=8 migrations=6 repetitions=1 leases=500 domains=250
-  agent_domains=6 pauses=1 idle_seconds=10 libvirt_migrations=6
+  agent_domains=6 pauses=1 idle_seconds=10 libvirt_migrations=6 storm=6
   command="e2e/bench.sh --quick"
 else
   updates=1000 grant_domains=1000 grant_warmup=300 holders=100 migrations=100 repetitions=3 leases=10000 domains=5000
-  agent_domains=100 pauses=3 idle_seconds=20 libvirt_migrations=30
+  agent_domains=100 pauses=3 idle_seconds=20 libvirt_migrations=30 storm=30
   command="e2e/bench.sh"
 fi
 [[ $only == abcdefgh ]] || command="$command --only $only"
@@ -57,13 +58,14 @@ elapsed() { echo "$(( $(date +%s) - started )) s"; }
 system_items=$(tr -cd 'acdeg' <<<"$only")
 if [[ -n $system_items ]]; then
   bench_progress "== ($system_items) on one real system: baseline of $updates updates, contention with $holders" \
-    "domains, $migrations migrations, $repetitions fail-over repetition(s), agent with $agent_domains domains" \
+    "domains, $migrations migrations, $repetitions fail-over repetition(s) and a storm of $storm, agent with" \
+    "$agent_domains domains" \
     "(elapsed $(elapsed))"
   declare -A names=([a]=baseline [c]=contention [d]=migration [e]=failover [g]=agent)
   for letter in $(grep -o . <<<"$system_items"); do rm -f "$bench_root/e2e/target/bench/${names[$letter]}.md"; done
   bench_java e2e e2e.bench.RealSystemBenchmarks -Ditems="$system_items" -Dupdates="$updates" -Dholders="$holders" \
     -Dmigrations="$migrations" -Drepetitions="$repetitions" -Ddomains="$agent_domains" -Drate=2 \
-    -Dpauses="$pauses" -DidleSeconds="$idle_seconds"
+    -Dstorm="$storm" -Dpauses="$pauses" -DidleSeconds="$idle_seconds"
   for letter in $(grep -o . <<<"$system_items"); do
     bench_write_section "${names[$letter]}" "$command" "$bench_root/e2e/target/bench/${names[$letter]}.md"
   done

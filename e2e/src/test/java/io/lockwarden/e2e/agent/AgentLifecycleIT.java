@@ -237,6 +237,15 @@ class AgentLifecycleIT {
   }
 
   @Test
+  void everyComponentUsesOneHttpClientChosenOnPurpose() {
+    // fabric8 picks one at random, and says so, when two HTTP client implementations are on the class path; the
+    // operator and the agent carry the JDK's alone (their poms exclude Vert.x).
+    for (var component : List.of(system.operator(), system.agent("a"), system.agent("b"), system.agent("c"))) {
+      assertThat(component.log()).as(component + "'s log").doesNotContain("chosen randomly");
+    }
+  }
+
+  @Test
   void supervisorsStartFromTheClassDataArchiveTheirAgentMade() throws Exception {
     // The agent runs from jars (as in an image), so it can archive its supervisors' classes once and start each
     // spare from the archive, in about half the CPU time (docs/benchmarks.md, item g).
