@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.lockwarden.api.LoaderEnvironment;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class EnvVar {
@@ -11,6 +12,7 @@ public class EnvVar {
   @Size(max = 256)
   @ValidationRule(value = "self.matches('^[A-Za-z_][A-Za-z0-9_]*$')", message = "env name must be a valid environment variable name")
   @ValidationRule(value = "!self.startsWith('LOCKWARDEN_')", message = "env names starting with LOCKWARDEN_ are set by the supervisor")
+  @ValidationRule(value = LoaderEnvironment.RULE, message = LoaderEnvironment.MESSAGE)
   public String name;
 
   public String value;

@@ -104,6 +104,10 @@ class SupervisedDomainValidationIT {
         bad("no node at all", s -> s.placement.nodeName = null, "placement needs exactly one of nodeName or nodes"),
         bad("a reserved env name", s -> s.env = List.of(new EnvVar("LOCKWARDEN_FENCING_TOKENS", "x")),
             "env names starting with LOCKWARDEN_ are set by the supervisor"),
+        bad("LD_PRELOAD, which the root setpriv would load", s -> s.env = List.of(new EnvVar("LD_PRELOAD", "/tmp/x.so")),
+            "configure the root program that starts the domain"),
+        bad("GLIBC_TUNABLES", s -> s.env = List.of(new EnvVar("GLIBC_TUNABLES", "glibc.malloc.check=3")),
+            "configure the root program that starts the domain"),
         bad("a negative grace period", s -> s.stopGracePeriodSeconds = -1L, "should be greater than or equal to 0"),
         bad("a parameter name that is no variable name", s -> s.parameters = Map.of("a-b", "1"),
             "parameter names may hold only letters, digits and _"));

@@ -36,10 +36,6 @@ public final class JavaProcess implements AutoCloseable {
   }
 
   /**
-   * Starts {@code mainClass} of module {@code module} (a sibling directory of e2e) and waits, up to 60 s, for its
-   * "event=started ... metricsPort=N" line.
-   */
-  /**
    * The module's packaged jar, as in an image: a class path of jars only, which the agent's supervisors can have a
    * class-data archive for (a directory on it rules one out).
    */
@@ -51,6 +47,10 @@ public final class JavaProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts {@code mainClass} of module {@code module} (a sibling directory of e2e) and waits, up to 60 s, for its
+   * "event=started ... metricsPort=N" line.
+   */
   public static JavaProcess start(String module, String mainClass, String name, Map<String, String> env,
       List<String> args) {
     return start(module, mainClass, name, env, args, List.of());

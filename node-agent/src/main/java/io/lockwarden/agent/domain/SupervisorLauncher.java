@@ -3,6 +3,7 @@ package io.lockwarden.agent.domain;
 import io.lockwarden.agent.config.AgentConfig;
 import io.lockwarden.agent.fence.DeadlineKeeper;
 import io.lockwarden.agent.supervisor.SparePool;
+import io.lockwarden.api.LoaderEnvironment;
 import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.agent.supervisor.SupervisorArgs;
 import io.lockwarden.api.v1alpha1.LeaseLossAction;
@@ -23,6 +24,7 @@ import java.util.Map;
  * domain's environment (the seed's SetParameter), for a start and for a migration target alike.
  */
 public final class SupervisorLauncher {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SupervisorLauncher.class);
   /** A start needs at least this much proven time left, so a supervisor never starts into an expiring deadline. */
   public static final Duration START_MARGIN = Duration.ofSeconds(1);
 
@@ -84,7 +86,16 @@ public final class SupervisorLauncher {
       spec.parameters.forEach((k, v) -> env.put("LOCKWARDEN_PARAM_" + k, v));
     }
     if (spec.env != null) {
-      spec.env.forEach(e -> env.put(e.name, e.value == null ? "" : e.value));
+      for (var e : spec.env) {
+        if (LoaderEnvironment.refused(e.name)) {
+          // Admission refuses these now (SEC-5); a domain admitted before that rule existed loses the variable.
+          log.warn("event=env-dropped domain={} node={} name={} reason=\"it would configure the root setpriv that"
+              + " starts the domain\"", domain.getMetadata().getNamespace() + "/" + domain.getMetadata().getName(),
+              node, e.name);
+          continue;
+        }
+        env.put(e.name, e.value == null ? "" : e.value);
+      }
     }
     return env;
   }

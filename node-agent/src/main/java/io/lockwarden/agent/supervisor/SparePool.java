@@ -3,22 +3,15 @@ package io.lockwarden.agent.supervisor;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -41,18 +34,15 @@ public final class SparePool implements AutoCloseable {
   static final String PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
   /** The agent's class path, absolute: a spare runs in "/", not in the agent's working directory. */
-  private static final String CLASS_PATH = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+  static final String CLASS_PATH = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
       .map(entry -> Path.of(entry).toAbsolutePath().toString()).collect(Collectors.joining(File.pathSeparator));
-  /** Names the archive after what it depends on: the JVM, its flags and the class path with each jar's size and time. */
-  private static final String ARCHIVE_KEY = archiveKey();
 
   private final int size;
   private final Path log;
-  /** Where the class-data archive for this class path and JVM goes (see {@link #train}). */
-  private final Path archiveFile;
-  /** The archive once it exists: spares then start in about half the CPU time; null until then, or for good. */
+  private final SupervisorArchive archiveMaker;
+  /** The class-data archive once made and checked: spares then start in about half the CPU time; null until then. */
   private volatile Path archive;
-  private boolean trainingStarted;
+  private boolean archiveStarted;
   private final Deque<Spare> ready = new ArrayDeque<>();
   private final ExecutorService starter = Executors.newSingleThreadExecutor(r -> {
     Thread thread = new Thread(r, "spare-supervisors");
@@ -69,7 +59,7 @@ public final class SparePool implements AutoCloseable {
   public SparePool(int size, Path log) {
     this.size = size;
     this.log = log;
-    this.archiveFile = log.resolveSibling("supervisor-" + ARCHIVE_KEY + ".jsa");
+    this.archiveMaker = new SupervisorArchive(log.getParent(), log);
   }
 
   /** A live spare, or one started now if none is ready; the caller assigns it at once. */
@@ -91,9 +81,9 @@ public final class SparePool implements AutoCloseable {
 
   /** Starts spares, in the background, until {@code size} are ready or starting. */
   public synchronized void fill() {
-    if (!trainingStarted && !closed) {
-      trainingStarted = true;
-      starter.execute(this::train); // first, so that the spares after it use the archive
+    if (!archiveStarted && !closed) {
+      archiveStarted = true; // also with size 0: a supervisor started on the spot uses the archive too
+      starter.execute(() -> archive = archiveMaker.prepare()); // first, so that the spares after it use it
     }
     while (!closed && ready.size() + starting < size) {
       starting++;
@@ -107,59 +97,13 @@ public final class SparePool implements AutoCloseable {
       spare = Spare.start(log, archive);
     } catch (IOException | RuntimeException e) {
       System.err.println(Instant.now() + " event=spare-supervisor-failed error=\"" + e.getMessage() + "\"");
-    }
-    synchronized (this) {
-      starting--;
-      if (spare != null && closed) {
-        spare.letGo();
-      } else if (spare != null) {
-        ready.add(spare);
-      }
-    }
-  }
-
-  /**
-   * Makes the supervisor's class-data archive (AppCDS) once per class path and JVM: one spare, started with
-   * {@code -XX:ArchiveClassesAtExit}, warms up (every class a start needs) and is let go at once; the JVM writes the
-   * archive as it exits. The archive lives in the agent's run directory (root's, 0711), where no domain can write.
-   * The JVM checks the class path against it at every start and ignores it if they differ; a class path with a
-   * directory in it (a development build) cannot be archived, and spares then start without one.
-   */
-  private void train() {
-    if (Files.isRegularFile(archiveFile)) {
-      archive = archiveFile;
-      return;
-    }
-    Path partial = archiveFile.resolveSibling(archiveFile.getFileName() + ".partial");
-    try {
-      Files.deleteIfExists(partial);
-      // -Xlog:cds=off: the dump lists every class it leaves out (old class-file versions in asm), noise in the log
-      Spare trainee = Spare.start(log, null, "-XX:ArchiveClassesAtExit=" + partial, "-Xlog:cds=off");
-      trainee.letGo();
-      if (trainee.process.waitFor(2, TimeUnit.MINUTES) && trainee.process.exitValue() == 0
-          && Files.isRegularFile(partial)) {
-        Files.move(partial, archiveFile, StandardCopyOption.ATOMIC_MOVE);
-        archive = archiveFile;
-        forgetOlderArchives();
-        System.err.println(Instant.now() + " event=supervisor-archive-made file=" + archiveFile);
-      } else {
-        trainee.process.destroyForcibly();
-        System.err.println(Instant.now() + " event=supervisor-archive-skipped note=\"supervisors start without a"
-            + " class-data archive; see " + log + "\"");
-      }
-    } catch (IOException | RuntimeException e) {
-      System.err.println(Instant.now() + " event=supervisor-archive-skipped error=\"" + e.getMessage() + "\"");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** An upgraded agent or JVM leaves its predecessor's archive behind; supervisors still using it keep their mapping. */
-  private void forgetOlderArchives() throws IOException {
-    try (var files = Files.newDirectoryStream(archiveFile.getParent(), "supervisor-*.jsa")) {
-      for (Path file : files) {
-        if (!file.equals(archiveFile)) {
-          Files.deleteIfExists(file);
+    } finally {
+      synchronized (this) {
+        starting--;
+        if (spare != null && closed) {
+          spare.letGo();
+        } else if (spare != null) {
+          ready.add(spare);
         }
       }
     }
@@ -176,21 +120,6 @@ public final class SparePool implements AutoCloseable {
     }
     starter.shutdownNow();
     idle.forEach(Spare::letGo);
-  }
-
-  private static String archiveKey() {
-    StringBuilder key = new StringBuilder(System.getProperty("java.home")).append(System.getProperty("java.vm.version"))
-        .append(JVM_FLAGS);
-    for (String entry : CLASS_PATH.split(File.pathSeparator)) {
-      File file = new File(entry);
-      key.append('|').append(entry).append(',').append(file.length()).append(',').append(file.lastModified());
-    }
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest, 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** One spare supervisor: its process, known by pid and start time like any supervisor. */
@@ -222,9 +151,10 @@ public final class SparePool implements AutoCloseable {
     }
 
     /** Hands the spare its domain and closes the pipe: the spare reads to end of file. */
-    void assign(Assignment assignment) throws IOException {
+    /** {@code assignment} fits in the pipe's buffer ({@link Assignment#MAX_BYTES}): this never waits for the spare. */
+    void assign(byte[] assignment) throws IOException {
       try (OutputStream in = process.getOutputStream()) {
-        in.write(assignment.encode());
+        in.write(assignment);
       }
     }
 

@@ -14,8 +14,9 @@ import jnr.posix.POSIXFactory;
 /**
  * A supervisor started ahead of its domain ({@code lockwarden-supervisor --spare}): it pays the JVM's start and the
  * native bindings' first use (about a CPU-second, interpreted) while nothing waits, then blocks on its standard input
- * until the agent assigns it a domain ({@link Assignment}). It holds nothing and writes nothing meanwhile; the right
- * to write is checked after the assignment, exactly as for any supervisor.
+ * until the agent assigns it a domain ({@link Assignment}). Meanwhile it holds no lock and touches no run directory
+ * (its warm-up locks and deletes a file of its own in /tmp, runs {@code true}, and makes itself a subreaper, as every
+ * supervisor does); the right to write is checked after the assignment, exactly as for any supervisor.
  *
  * <p>End of file before an assignment means the agent that started it is gone (the kernel closes the pipe's other
  * end when the agent dies), or let it go: the spare exits, as nothing else would ever assign it.
@@ -86,19 +87,21 @@ final class SpareSupervisor {
 
   /**
    * From here on the supervisor's output (its own lines and anything the JVM prints) goes to its domain's log, as a
-   * supervisor's always has, and its standard input is /dev/null.
+   * supervisor's always has, and its standard input is /dev/null. If the log cannot be opened the supervisor says so
+   * where it writes now (the agent's spare log) and goes on: its state file, not its log, is what the agent reads.
    */
   private static void takeOutput(Path log) {
     POSIX posix = POSIXFactory.getNativePOSIX();
-    int fd = posix.open(log.toString(), O_WRONLY_CREAT_APPEND, 0600);
-    int none = posix.open("/dev/null", 0, 0);
+    System.out.flush();
+    System.err.flush();
+    int fd = posix.open(log.toString(), O_WRONLY_CREAT_APPEND, 0644);
+    if (fd < 0 || posix.dup2(fd, 1) < 0 || posix.dup2(fd, 2) < 0) {
+      System.err.println("event=supervisor-log-unavailable log=" + log + " errno=" + posix.errno());
+    }
     if (fd >= 0) {
-      System.out.flush();
-      System.err.flush();
-      posix.dup2(fd, 1);
-      posix.dup2(fd, 2);
       posix.close(fd);
     }
+    int none = posix.open("/dev/null", 0, 0);
     if (none >= 0) {
       posix.dup2(none, 0);
       posix.close(none);

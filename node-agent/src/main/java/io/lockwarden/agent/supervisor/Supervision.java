@@ -59,14 +59,19 @@ public final class Supervision {
    */
   public static Supervision launch(SupervisorArgs args, Map<String, String> environment, SparePool spares)
       throws IOException {
+    byte[] assignment;
+    try {
+      assignment = new Assignment(environment, args.toArgs()).encode();
+    } catch (IllegalArgumentException e) {
+      throw new IOException("cannot hand the domain to a supervisor: " + e.getMessage(), e);
+    }
     RunDir runDir = new RunDir(args.runDir());
     runDir.clearForLaunch(args.incoming() != null);
-    Assignment assignment = new Assignment(environment, args.toArgs());
     SparePool.Spare spare = spares.take();
     try {
       spare.assign(assignment);
     } catch (IOException e) {
-      spare = SparePool.Spare.start(runDir.resolve(RunDir.SUPERVISOR_LOG), null); // it died while waiting: start one now
+      spare = SparePool.Spare.start(runDir.resolve(RunDir.SUPERVISOR_LOG), null); // it died while waiting
       spare.assign(assignment);
     }
     return new Supervision(runDir, spare.pid, spare.startTime, args);

@@ -40,10 +40,25 @@ class AssignmentTest {
   @Test
   void garbageIsAProtocolErrorThatSaysWhat() {
     assertThatThrownBy(() -> decode("hello\0")).hasMessageContaining("not an assignment");
-    assertThatThrownBy(() -> decode(Assignment.MAGIC + "\0A=1\0")).hasMessageContaining("no end of environment");
-    assertThatThrownBy(() -> decode(Assignment.MAGIC + "\0noequals\0\0x\0")).hasMessageContaining("not KEY=VALUE");
-    assertThatThrownBy(() -> decode(Assignment.MAGIC + "\0\0")).hasMessageContaining("no arguments");
-    assertThatThrownBy(() -> decode(Assignment.MAGIC + "\0\0x")).hasMessageContaining("cut short");
+    assertThatThrownBy(() -> decode(Assignment.MAGIC + "\0x\0A=1\0")).hasMessageContaining("no length");
+    assertThatThrownBy(() -> decode(framed("A=1\0"))).hasMessageContaining("no end of environment");
+    assertThatThrownBy(() -> decode(framed("noequals\0\0x\0"))).hasMessageContaining("not KEY=VALUE");
+    assertThatThrownBy(() -> decode(framed("\0"))).hasMessageContaining("no arguments");
+    assertThatThrownBy(() -> decode(framed("\0x"))).hasMessageContaining("does not end with a NUL");
+  }
+
+  @Test
+  void anAssignmentCutShortIsRefusedEvenWhereItEndsOnANul() throws Exception {
+    // Its agent killed while writing: the part that arrived ends on a NUL and would parse, one argument short.
+    byte[] whole = new Assignment(Map.of("A", "1"), List.of("--domain", "ns/vm", "--", "qemu", "--read-only")).encode();
+    byte[] cut = java.util.Arrays.copyOf(whole, whole.length - "--read-only\0".length());
+    assertThatThrownBy(() -> Assignment.read(new ByteArrayInputStream(cut))).hasMessageContaining("cut short");
+  }
+
+  @Test
+  void anAssignmentTooBigForAPipeIsRefusedWhenEncodedSoTheAgentNeverBlocksWritingIt() {
+    Map<String, String> env = Map.of("BIG", "x".repeat(Assignment.MAX_BYTES));
+    assertThatThrownBy(() -> new Assignment(env, List.of("x")).encode()).hasMessageContaining("at most");
   }
 
   @Test
@@ -56,6 +71,10 @@ class AssignmentTest {
   void anEndlessStreamIsCutOffAtTheBound() {
     byte[] huge = new byte[Assignment.MAX_BYTES + 10];
     assertThatThrownBy(() -> Assignment.read(new ByteArrayInputStream(huge))).hasMessageContaining("longer than");
+  }
+
+  private static String framed(String body) {
+    return Assignment.MAGIC + "\0" + body.getBytes(StandardCharsets.UTF_8).length + "\0" + body;
   }
 
   private static Assignment decode(String text) throws Exception {
