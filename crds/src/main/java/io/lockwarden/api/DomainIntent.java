@@ -54,13 +54,25 @@ public final class DomainIntent {
   }
 
   /**
-   * Running=False with a refusal of the node's policy (ExecutableNotAllowed, PathNotAllowed) for the current
-   * generation: the domain cannot run where it is placed, so it holds no lease until its spec changes (hole l: an
-   * unrunnable domain must not block its disks for everyone).
+   * Running=False with a refusal for the current generation: of the node's policy (ExecutableNotAllowed,
+   * PathNotAllowed), or an attached domain whose process is gone from a node that cannot start it again
+   * (ProcessGone). The domain cannot run where it is placed, so it holds no lease until its spec changes (hole l: an
+   * unrunnable domain must not block its disks for everyone, nor be granted and released over and over).
    */
   public static boolean refused(SupervisedDomain domain) {
-    return runningFalseFor(domain, DomainConditions.REASON_EXECUTABLE_NOT_ALLOWED) != null
-        || runningFalseFor(domain, DomainConditions.REASON_PATH_NOT_ALLOWED) != null;
+    return refusal(domain) != null;
+  }
+
+  /** The Running=False condition of a refusal (see {@link #refused}) for the current generation, or null. */
+  public static Condition refusal(SupervisedDomain domain) {
+    for (String reason : List.of(DomainConditions.REASON_EXECUTABLE_NOT_ALLOWED,
+        DomainConditions.REASON_PATH_NOT_ALLOWED, DomainConditions.REASON_PROCESS_GONE)) {
+      Condition condition = runningFalseFor(domain, reason);
+      if (condition != null) {
+        return condition;
+      }
+    }
+    return null;
   }
 
   /** The Running condition if it is False with {@code reason} for the current generation, else null. */

@@ -32,6 +32,12 @@ public final class DomainConditions {
    */
   public static final String REASON_EXECUTABLE_NOT_ALLOWED = "ExecutableNotAllowed";
   public static final String REASON_PATH_NOT_ALLOWED = "PathNotAllowed";
+  /**
+   * Running=False: an attached domain (spec.attach) is on a node whose agent serves no lockd socket, and the process
+   * libvirt named is not running there. Nothing on that node can start it again, so for this generation it asks for no
+   * lease; libvirt acquiring for it (through a lockd-serving agent) writes spec.attach and asks again.
+   */
+  public static final String REASON_PROCESS_GONE = "ProcessGone";
   public static final String REASON_LEASE_NOT_FOUND = "LeaseNotFound";
   public static final String REASON_NAMESPACE_NOT_ALLOWED = "NamespaceNotAllowed";
   public static final String REASON_DUPLICATE_PATH = "DuplicatePath";

@@ -107,6 +107,42 @@ class GrantRulesIT {
     system.delete(vm);
   }
 
+  /**
+   * An attached (libvirt) domain on a node whose agent serves no lockd socket, its process long gone: it asks for no
+   * lease (ProcessGone) rather than being granted and released over and over, about 20 times a second (found on
+   * ./local-cluster brought up without --libvirt after a run with it).
+   */
+  @Test
+  void anAttachedDomainWhoseProcessIsGoneFromANodeWithoutLockdAsksForNoLease() {
+    String file = uniqueName("gone") + ".img";
+    String vm = uniqueName("vm");
+    SupervisedDomain domain = TestObjects.domain(system.apps, vm, system.node("a"), system.exclusive(file));
+    domain.getSpec().command = null;
+    domain.getSpec().placement = null;
+    domain.getSpec().attach = new io.lockwarden.api.v1alpha1.AttachSpec();
+    domain.getSpec().attach.node = system.node("a");
+    domain.getSpec().attach.process = "999999999:1"; // no such process
+    system.create(domain);
+
+    Condition running = system.awaitCondition(vm, DomainConditions.RUNNING, "False",
+        DomainConditions.REASON_PROCESS_GONE);
+    assertThat(running.getMessage()).contains("999999999:1", "serves no lockd socket", "holds no lease");
+    Await.until("its lease is free", LocalSystem.WAIT, () -> system.leaseFor(file) != null
+        && system.holders(file).isEmpty());
+    Long epoch = system.leaseFor(file).getStatus() == null ? null : system.leaseFor(file).getStatus().epoch;
+    // Several of the agent's passes and the operator's grants, as a barrier: another domain starts on the node.
+    String other = uniqueName("vm");
+    system.create(system.workload(other, "a", system.exclusive(uniqueName("other") + ".img")));
+    system.awaitRunning(other, "a");
+    DiskLeaseView after = new DiskLeaseView(system.leaseFor(file).getStatus() == null ? null
+        : system.leaseFor(file).getStatus().epoch, system.holders(file).size());
+    assertThat(after).as("granted no more").isEqualTo(new DiskLeaseView(epoch, 0));
+    system.delete(other);
+    system.delete(vm);
+  }
+
+  private record DiskLeaseView(Long epoch, int holders) {}
+
   /** Hole (g): a held lock stays while its disk's path fails to resolve; the grant has not ended. */
   @Test
   void aDiskWhosePathStopsResolvingKeepsItsLock() throws Exception {

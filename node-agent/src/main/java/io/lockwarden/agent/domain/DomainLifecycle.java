@@ -12,6 +12,7 @@ import io.lockwarden.agent.supervisor.Supervision;
 import io.lockwarden.agent.supervisor.SupervisorArgs;
 import io.lockwarden.agent.supervisor.SupervisorState;
 import io.lockwarden.api.DomainIntent;
+import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.MigrationStatus;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.UnplugPolicy;
@@ -37,6 +38,8 @@ public final class DomainLifecycle {
   private static final Duration FORCE_END_AFTER = Duration.ofSeconds(10);
 
   private final String node;
+  /** Whether this agent serves libvirt's lockd socket: only then can an attached domain's process appear here. */
+  private final boolean servesLockd;
   private final NodePolicy policy;
   private final NodeHeartbeat heartbeat;
   private final FenceResponse fence;
@@ -52,8 +55,9 @@ public final class DomainLifecycle {
 
   public DomainLifecycle(String node, NodePolicy policy, NodeHeartbeat heartbeat, FenceResponse fence,
       SpentGrants spent, AgentMetrics metrics, GrantLocks grantLocks, Refusals refusals, HotPlug hotPlug,
-      SupervisorLauncher launcher, MigrationSource source, MigrationTarget target) {
+      SupervisorLauncher launcher, MigrationSource source, MigrationTarget target, boolean servesLockd) {
     this.node = node;
+    this.servesLockd = servesLockd;
     this.policy = policy;
     this.heartbeat = heartbeat;
     this.fence = fence;
@@ -114,6 +118,15 @@ public final class DomainLifecycle {
     }
     record.remains.cleanUp();
     record.remains = DomainRemains.none();
+    if (DomainIntent.attached(domain) && !runsHere && !servesLockd && node.equals(domain.getSpec().attach.node)
+        && DomainIntent.wantsLeases(domain)) {
+      // Its process is gone and no lockd socket here can bring another: nothing will sweep its disks, and the
+      // operator would grant them again as fast as this agent reports them released.
+      refusals.refuseStart(record, DomainConditions.REASON_PROCESS_GONE, "the process libvirt named ("
+          + domain.getSpec().attach.process + ") is not running on node " + node + ", whose agent serves no lockd"
+          + " socket", domain.getMetadata().getGeneration());
+      return;
+    }
     // An attached domain's supervisor starts with its process, before any grant: it takes each lock as it comes.
     boolean startable = DomainIntent.attached(domain) ? runsHere && DomainIntent.wantsLeases(domain)
         : grants.complete();

@@ -108,7 +108,7 @@ public final class NodeAgent implements AutoCloseable {
     this.source = new MigrationSource(node, heartbeat, fence, deadlines);
     this.target = new MigrationTarget(node, view, policy, heartbeat, fence, deadlines, launcher);
     this.lifecycle = new DomainLifecycle(node, policy, heartbeat, fence, spent, metrics, grantLocks, refusals,
-        new HotPlug(node, grantLocks, refusals), launcher, source, target);
+        new HotPlug(node, grantLocks, refusals), launcher, source, target, config.lockdSocket() != null);
     this.statusOf = new AgentStatus(node);
   }
 

@@ -138,8 +138,7 @@ public final class AgentStatus {
     if (refusedNow(domain, record) || !DomainIntent.refused(domain)) {
       return null;
     }
-    Condition c = DomainIntent.runningFalseFor(domain, DomainConditions.REASON_EXECUTABLE_NOT_ALLOWED);
-    return c != null ? c : DomainIntent.runningFalseFor(domain, DomainConditions.REASON_PATH_NOT_ALLOWED);
+    return DomainIntent.refusal(domain);
   }
 
   /** The lock whose lock file is {@code lockFile}, or null. */
