@@ -116,7 +116,6 @@ public final class NodeAgent implements AutoCloseable {
   public void start() throws IOException, InterruptedException, ExecutionException, TimeoutException {
     SupervisorLauncher.runDirectory(config.runDir());
     SupervisorLauncher.runDirectory(domainsDir);
-    spares.fill();
     if (!config.unsafeDisable().isEmpty()) {
       log.error("event=unsafe-test-only node={} rules-off={} note=a negative control: never in production", node,
           config.unsafeDisable());
@@ -133,6 +132,9 @@ public final class NodeAgent implements AutoCloseable {
     view.start(this::wake);
     heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, config.renewInterval().toMillis(), TimeUnit.MILLISECONDS);
     passes.scheduleWithFixedDelay(this::pass, 0, PASS_MILLIS, TimeUnit.MILLISECONDS);
+    // Last: the spares' JVM starts (and the archive's) must not hold up a restarted agent's first renewal, which its
+    // running domains wait for (MigrationIT's agent restart mid-hand-off was fenced when they came first).
+    spares.fill();
   }
 
   /**

@@ -158,6 +158,19 @@ public final class SparePool implements AutoCloseable {
       }
     }
 
+    /**
+     * For a JVM that never supervises (the archive's trainee and probe): it yields the CPU to the agent and the
+     * supervisors. Never for a spare, which may become a supervisor that must check its deadline in time.
+     */
+    void lowerPriority() {
+      try {
+        new ProcessBuilder("renice", "-n", "19", "-p", Long.toString(pid)).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      } catch (IOException e) {
+        // only slower
+      }
+    }
+
     void letGo() {
       try {
         process.getOutputStream().close();

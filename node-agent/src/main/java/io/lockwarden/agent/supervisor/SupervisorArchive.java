@@ -27,17 +27,22 @@ import java.util.concurrent.TimeUnit;
  * A class path with a directory in it (a development build) cannot be archived: spares then start without one.
  */
 final class SupervisorArchive {
-  private final Path file;
+  private final Path dir;
   private final Path log;
+  private Path file;
 
   SupervisorArchive(Path dir, Path log) {
-    this.file = dir.resolve("supervisor-" + key() + ".jsa");
+    this.dir = dir;
     this.log = log;
   }
 
-  /** Makes the archive if missing and checks it; returns it, or null when spares start without one. */
+  /**
+   * Makes the archive if missing and checks it; returns it, or null when spares start without one. On the pool's
+   * own thread: hashing the jars and the JVM starts below take seconds of CPU.
+   */
   Path prepare() {
     try {
+      file = dir.resolve("supervisor-" + key() + ".jsa");
       if (!Files.isRegularFile(file)) {
         make();
       }
@@ -65,6 +70,7 @@ final class SupervisorArchive {
         + ".partial");
     // -Xlog:cds=off: the dump lists every class it leaves out (old class-file versions in asm), noise in the log.
     SparePool.Spare trainee = SparePool.Spare.start(log, null, "-XX:ArchiveClassesAtExit=" + partial, "-Xlog:cds=off");
+    trainee.lowerPriority();
     trainee.letGo();
     if (trainee.process.waitFor(2, TimeUnit.MINUTES) && trainee.process.exitValue() == 0
         && Files.isRegularFile(partial)) {
@@ -83,6 +89,7 @@ final class SupervisorArchive {
 
   private boolean works() throws IOException, InterruptedException {
     SparePool.Spare probe = SparePool.Spare.start(log, file);
+    probe.lowerPriority();
     probe.letGo();
     boolean ended = probe.process.waitFor(2, TimeUnit.MINUTES);
     if (!ended) {
