@@ -23,7 +23,7 @@ import jnr.posix.SpawnFileAction;
  * </ul>
  */
 final class DomainProcess {
-  private static final int O_WRONLY_CREAT_APPEND = 0x1 | 0x40 | 0x400;
+  static final int O_WRONLY_CREAT_APPEND = 0x1 | 0x40 | 0x400;
 
   private final POSIX posix;
   private final long pid;

@@ -22,8 +22,6 @@ import jnr.posix.POSIXFactory;
  * end when the agent dies), or let it go: the spare exits, as nothing else would ever assign it.
  */
 final class SpareSupervisor {
-  private static final int O_WRONLY_CREAT_APPEND = 0x1 | 0x40 | 0x400;
-
   private SpareSupervisor() {}
 
   /** @return the supervisor's exit code */
@@ -94,7 +92,7 @@ final class SpareSupervisor {
     POSIX posix = POSIXFactory.getNativePOSIX();
     System.out.flush();
     System.err.flush();
-    int fd = posix.open(log.toString(), O_WRONLY_CREAT_APPEND, 0644);
+    int fd = posix.open(log.toString(), DomainProcess.O_WRONLY_CREAT_APPEND, 0644);
     if (fd < 0 || posix.dup2(fd, 1) < 0 || posix.dup2(fd, 2) < 0) {
       System.err.println("event=supervisor-log-unavailable log=" + log + " errno=" + posix.errno());
     }
