@@ -19,6 +19,7 @@ declare -A bench_titles=(
   [scale]="(f) Scale: operator memory and resync"
   [agent]="(g) Node agent"
   [libvirt-migration]="(h) libvirt live migration: QEMU downtime, nop vs lockd"
+  [scope]="(i) Agent scope: an agent's memory and watch events vs domains on other nodes"
 )
 
 bench_progress() {

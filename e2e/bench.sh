@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark suite (issue #7): builds once, then runs every item and writes each into docs/benchmarks.md (date,
-# machine, commit, percentiles, ratios to a baseline measured in the same run). Order: a, c, d, e and g on one
+# machine, commit, percentiles, ratios to a baseline measured in the same run). Order: a, c, d, e, g and i on one
 # control plane and one real system started once (RealSystemBenchmarks: the baseline a is measured first, on the
-# fresh control plane, and c, d, e and g are its ratios), then b and f (operator module, simulated agents, each on
+# fresh control plane, and c, d, e, g and i are its ratios), then b and f (operator module, simulated agents, each on
 # its own control plane), then h (four libvirt nodes and a control plane of its own). One system instead of four saves
 # about a minute, which --quick needs:
 #
@@ -14,6 +14,7 @@
 #      node that dies (FailoverBenchmark)
 #   f  scale: DiskLeases and domains, operator memory, resync after a restart (ScaleBenchmark)
 #   g  agent: create to running, supervisor and agent memory, idle CPU (AgentBenchmark; alone: e2e/bench-agent.sh)
+#   i  agent scope: an agent's RSS and watch events with N domains on simulated other nodes (AgentScopeBenchmark)
 #   h  libvirt live migration: QEMU's downtime with lock_manager nop and with lockd served by lockwarden, in one run
 #      (LibvirtMigrationBenchmark; alone: e2e/bench-libvirt.sh; needs root, installs Debian's libvirt and QEMU)
 #
@@ -27,7 +28,7 @@ set -euo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/bench-lib.sh"
 quick=false
-only=abcdefgh
+only=abcdefghi
 while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=true; shift ;;
@@ -39,14 +40,14 @@ done
 
 if $quick; then
   updates=300 grant_domains=100 grant_warmup=30 holders=8 migrations=6 repetitions=1 leases=500 domains=250
-  agent_domains=6 pauses=1 idle_seconds=10 libvirt_migrations=6 storm=6
+  agent_domains=6 pauses=1 idle_seconds=10 libvirt_migrations=6 storm=6 other_domains=250
   command="e2e/bench.sh --quick"
 else
   updates=1000 grant_domains=1000 grant_warmup=300 holders=100 migrations=100 repetitions=3 leases=10000 domains=5000
-  agent_domains=100 pauses=3 idle_seconds=20 libvirt_migrations=30 storm=30
+  agent_domains=100 pauses=3 idle_seconds=20 libvirt_migrations=30 storm=30 other_domains=5000
   command="e2e/bench.sh"
 fi
-[[ $only == abcdefgh ]] || command="$command --only $only"
+[[ $only == abcdefghi ]] || command="$command --only $only"
 
 started=$(date +%s)
 bench_build
@@ -54,18 +55,18 @@ bench_build
 export bench_built bench_k8s_version
 elapsed() { echo "$(( $(date +%s) - started )) s"; }
 
-# a, c, d, e and g share one control plane and one real system (see RealSystemBenchmarks).
-system_items=$(tr -cd 'acdeg' <<<"$only")
+# a, c, d, e, g and i share one control plane and one real system (see RealSystemBenchmarks).
+system_items=$(tr -cd 'acdegi' <<<"$only")
 if [[ -n $system_items ]]; then
   bench_progress "== ($system_items) on one real system: baseline of $updates updates, contention with $holders" \
     "domains, $migrations migrations, $repetitions fail-over repetition(s) and a storm of $storm, agent with" \
-    "$agent_domains domains" \
+    "$agent_domains domains, agent scope with $other_domains domains on other nodes" \
     "(elapsed $(elapsed))"
-  declare -A names=([a]=baseline [c]=contention [d]=migration [e]=failover [g]=agent)
+  declare -A names=([a]=baseline [c]=contention [d]=migration [e]=failover [g]=agent [i]=scope)
   for letter in $(grep -o . <<<"$system_items"); do rm -f "$bench_root/e2e/target/bench/${names[$letter]}.md"; done
   bench_java e2e e2e.bench.RealSystemBenchmarks -Ditems="$system_items" -Dupdates="$updates" -Dholders="$holders" \
     -Dmigrations="$migrations" -Drepetitions="$repetitions" -Ddomains="$agent_domains" -Drate=2 \
-    -Dstorm="$storm" -Dpauses="$pauses" -DidleSeconds="$idle_seconds"
+    -Dstorm="$storm" -Dpauses="$pauses" -DidleSeconds="$idle_seconds" -DotherDomains="$other_domains"
   for letter in $(grep -o . <<<"$system_items"); do
     bench_write_section "${names[$letter]}" "$command" "$bench_root/e2e/target/bench/${names[$letter]}.md"
   done

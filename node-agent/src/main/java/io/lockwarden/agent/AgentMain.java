@@ -152,7 +152,7 @@ public final class AgentMain {
     AttachConfig attach = AttachConfig.from(System.getenv());
     AttachService service = new AttachService(config.nodeName(),
         new AttachedDomains(client, agent.view(), attach.namespace()), agent.view(),
-        config.runDir().resolve("domains"), policy, attach.declaredOnly(), attach.timeout());
+        config.runDir().resolve("domains"), policy, attach.declaredOnly(), attach.timeout(), agent::attached);
     int uid = jnr.posix.POSIXFactory.getNativePOSIX().getuid();
     LockdServer server;
     try {

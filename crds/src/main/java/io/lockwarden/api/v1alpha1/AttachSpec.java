@@ -1,5 +1,6 @@
 package io.lockwarden.api.v1alpha1;
 
+import io.fabric8.crd.generator.annotation.SelectableField;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.generator.annotation.Size;
 
@@ -16,6 +17,7 @@ public class AttachSpec {
    * domain there if spec.placement, when given, allows it.
    */
   @Size(max = 253)
+  @SelectableField // an agent watches only its own node's domains
   public String node;
 
   /**

@@ -1,5 +1,6 @@
 package io.lockwarden.api.v1alpha1;
 
+import io.fabric8.crd.generator.annotation.SelectableField;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
@@ -19,7 +20,9 @@ public class MigrationStatus {
 
   /** Preparing, TargetReady, HandingOff, Completed, Cancelled or Failed. */
   public String phase;
+  @SelectableField // the source's agent watches it
   public String source;
+  @SelectableField // the target's agent watches it
   public String target;
   public MigrationMode mode;
   public String startedAt;

@@ -1,5 +1,6 @@
 package io.lockwarden.api.v1alpha1;
 
+import io.fabric8.crd.generator.annotation.SelectableField;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Size;
@@ -12,6 +13,7 @@ import java.util.List;
     message = "placement needs exactly one of nodeName or nodes")
 public class Placement {
   @Size(min = 1, max = 253)
+  @SelectableField // an agent watches only its own node's domains
   public String nodeName;
 
   /** Candidates in order of preference; a repeated name adds nothing (a CEL rule against repeats is beyond the

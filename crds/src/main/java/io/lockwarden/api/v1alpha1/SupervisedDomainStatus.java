@@ -1,5 +1,6 @@
 package io.lockwarden.api.v1alpha1;
 
+import io.fabric8.crd.generator.annotation.SelectableField;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.List;
 public class SupervisedDomainStatus {
   public DomainPhase phase;
   /** The node the operator placed the domain on; the agent of this node runs it. */
+  @SelectableField // an agent watches only its own node's domains
   public String node;
   /** The seed's GetChild. */
   public Long pid;

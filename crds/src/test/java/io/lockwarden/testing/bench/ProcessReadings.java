@@ -65,23 +65,33 @@ public final class ProcessReadings {
     }
   }
 
+  /** A full collection in a JVM ({@code jcmd PID GC.run}), so that the heap used is what lives. */
+  public static void fullGc(long pid) {
+    jcmd(pid, "GC.run");
+  }
+
   /**
    * A JVM's heap, {committed MiB, used MiB}, from {@code jcmd PID GC.heap_info} (the attach mechanism; it triggers no
    * collection, so "used" includes garbage not yet collected).
    */
   public static double[] heapMiB(long pid) {
+    String out = jcmd(pid, "GC.heap_info");
+    Matcher m = HEAP_USED.matcher(out);
+    if (!m.find()) {
+      throw new IllegalStateException("no heap totals in jcmd's answer: " + out);
+    }
+    return new double[] {Long.parseLong(m.group(1)) / 1024.0, Long.parseLong(m.group(2)) / 1024.0};
+  }
+
+  private static String jcmd(long pid, String command) {
     String java = ProcessHandle.current().info().command().orElse("java");
     Path jcmd = Path.of(java).resolveSibling("jcmd");
     try {
-      Process process = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "GC.heap_info").redirectErrorStream(true)
+      Process process = new ProcessBuilder(jcmd.toString(), Long.toString(pid), command).redirectErrorStream(true)
           .start();
       String out = new String(process.getInputStream().readAllBytes());
       process.waitFor(30, TimeUnit.SECONDS);
-      Matcher m = HEAP_USED.matcher(out);
-      if (!m.find()) {
-        throw new IllegalStateException("no heap totals in jcmd's answer: " + out);
-      }
-      return new double[] {Long.parseLong(m.group(1)) / 1024.0, Long.parseLong(m.group(2)) / 1024.0};
+      return out;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -89,4 +99,5 @@ public final class ProcessReadings {
       throw new IllegalStateException(e);
     }
   }
+
 }

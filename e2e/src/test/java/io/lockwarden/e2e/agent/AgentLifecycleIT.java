@@ -246,6 +246,36 @@ class AgentLifecycleIT {
   }
 
   @Test
+  void anAgentWatchesOnlyTheDomainsThatNameItsNode() {
+    // Each agent selects domains by node on the API server (the CRD's selectableFields): a node with no domain of
+    // its own caches none and receives no domain event, however busy the others are (issue #16). DiskLeases are
+    // still watched whole (a lease names its holders' nodes in a list, which no field selector reaches).
+    String file = uniqueName("scope") + ".img";
+    List<String> vms = List.of(uniqueName("vm"), uniqueName("vm"), uniqueName("vm"));
+    try (var idle = system.startAgent("idle")) {
+      system.awaitNodesAlive(3);
+      vms.forEach(vm -> system.create(system.workload(vm, "b", system.shared(file))));
+      vms.forEach(vm -> system.awaitRunning(vm, "b"));
+      system.patch(vms.get(0), "{\"spec\":{\"running\":false}}");
+      system.awaitPhase(vms.get(0), DomainPhase.Stopped);
+      Await.until("the idle agent has seen DiskLease events", LocalSystem.WAIT,
+          () -> watchEvents(idle.get("/metrics"), "DiskLease") > 0);
+      assertThat(watchEvents(idle.get("/metrics"), "SupervisedDomain"))
+          .as("domain events received by an agent whose node no domain names").isZero();
+      assertThat(watchEvents(system.agent("b").get("/metrics"), "SupervisedDomain"))
+          .as("domain events received by the agent running them").isGreaterThanOrEqualTo(vms.size());
+    } finally {
+      vms.forEach(system::delete);
+    }
+  }
+
+  private static double watchEvents(String metrics, String kind) {
+    return metrics.lines().filter(l -> l.startsWith("lockwarden_agent_watch_events_total{")
+        && l.contains("kind=\"" + kind + "\"")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
+  @Test
   void supervisorsStartFromTheClassDataArchiveTheirAgentMade() throws Exception {
     // The agent runs from jars (as in an image), so it can archive its supervisors' classes once and start each
     // spare from the archive, in about half the CPU time (docs/benchmarks.md, item g).

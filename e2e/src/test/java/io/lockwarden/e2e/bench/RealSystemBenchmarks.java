@@ -11,12 +11,12 @@ import java.util.Map;
 
 /**
  * The items of the suite that need the real system (the operator and agents a, b and c as processes, at their
- * default timeouts): (c) contention, (d) migration, (e) fail-over and (g) the node agent. They run one after the other
+ * default timeouts): (c) contention, (d) migration, (e) fail-over, (g) the node agent and (i) agent scope. They run one after the other
  * on ONE control plane and ONE such system, started once: starting them takes tens of seconds on 2 cores, which a quick
  * run cannot pay four times. Each item leaves no domain behind. Their ratios are to ONE baseline, measured on the fresh
  * control plane before the system starts, which is also item (a) of the suite.
  *
- * <p>{@code -Ditems=acdeg} chooses the items ({@code -Dupdates} the size of the baseline); each writes
+ * <p>{@code -Ditems=acdegi} chooses the items ({@code -Dupdates} the size of the baseline); each writes
  * target/bench/NAME.md. Every item's own main runs it alone the same way. Run by e2e/bench.sh, never as a test.
  */
 public final class RealSystemBenchmarks {
@@ -38,12 +38,13 @@ public final class RealSystemBenchmarks {
     ITEMS.put('d', new Item("migration", MigrationBenchmark::run));
     ITEMS.put('e', new Item("failover", FailoverBenchmark::run));
     ITEMS.put('g', new Item("agent", AgentBenchmark::run));
+    ITEMS.put('i', new Item("scope", AgentScopeBenchmark::run));
   }
 
   private RealSystemBenchmarks() {}
 
   public static void main(String[] args) throws Exception {
-    String letters = System.getProperty("items", "acdeg");
+    String letters = System.getProperty("items", "acdegi");
     Map<Character, Item> chosen = new LinkedHashMap<>();
     ITEMS.forEach((letter, item) -> {
       if (letters.indexOf(letter) >= 0) {

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,7 @@ public final class AttachService implements LockService {
 
   private final String node;
   private final AttachedDomains domains;
+  private final Consumer<SupervisedDomain> onAttached;
   private final ClusterView view;
   private final Path domainsDir;
   private final NodePolicy policy;
@@ -56,9 +58,15 @@ public final class AttachService implements LockService {
   /** How long the end of a lifetime connection waits for its process to be gone before it lets the sweep finish. */
   private static final Duration LIFETIME_END_WAIT = Duration.ofSeconds(10);
 
+  /**
+   * {@code onAttached} hears of each process recorded for a domain: an incoming migration's QEMU registers on this
+   * node before its domain names the node (its ACQUIRE writes {@code spec.attach.node}), so the agent's watches do
+   * not show it yet, and its supervisor should be ready by then.
+   */
   public AttachService(String node, AttachedDomains domains, ClusterView view, Path domainsDir, NodePolicy policy,
-      boolean declaredOnly, Duration timeout) {
+      boolean declaredOnly, Duration timeout, Consumer<SupervisedDomain> onAttached) {
     this.node = node;
+    this.onAttached = onAttached;
     this.domains = domains;
     this.view = view;
     this.domainsDir = domainsDir;
@@ -381,7 +389,8 @@ public final class AttachService implements LockService {
           + owner.name() + " does not exist on node " + node);
     }
     try {
-      runDir(domain).writeAttached(owner.pid(), startTime);
+      runDir(domain).writeAttached(DomainIntent.key(domain), owner.pid(), startTime);
+      onAttached.accept(domain); // the agent starts its supervisor, though its watches may not show it yet
     } catch (IOException e) {
       throw new LockdRefusal(LockdError.INTERNAL_ERROR, "cannot record process " + owner.pid() + ": " + e.getMessage());
     }

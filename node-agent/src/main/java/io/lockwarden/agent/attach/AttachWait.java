@@ -44,6 +44,14 @@ final class AttachWait {
    * not (someone else got it first, the node refused the disk, or the deadline passed).
    */
   LockdRefusal grantedAndLocked(SupervisedDomain domain, DomainDisk disk) {
+    try {
+      return waitGrantedAndLocked(domain, disk);
+    } finally {
+      domains.doneWaiting(domain.getMetadata().getUid());
+    }
+  }
+
+  private LockdRefusal waitGrantedAndLocked(SupervisedDomain domain, DomainDisk disk) {
     String uid = domain.getMetadata().getUid();
     RunDir runDir = new RunDir(domainsDir.resolve(uid));
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -68,7 +76,7 @@ final class AttachWait {
           }
         }
       }
-      SupervisedDomain cached = domains.cached(uid);
+      SupervisedDomain cached = domains.cached(domain);
       if (cached != null && cached.getMetadata().getGeneration() < domain.getMetadata().getGeneration()) {
         cached = null; // the cache has not seen our own write yet: what it says predates this call
       }

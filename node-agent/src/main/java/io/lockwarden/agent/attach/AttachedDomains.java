@@ -10,6 +10,7 @@ import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainSpec;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
@@ -23,6 +24,9 @@ public final class AttachedDomains {
 
   private final KubernetesClient client;
   private final ClusterView view;
+  /** A lockd wait's last fresh read of a domain gone from the cache, by uid; dropped when the wait ends. */
+  private final Map<String, FreshRead> freshReads = new ConcurrentHashMap<>();
+  private static final long FRESH_READ_NANOS = 250_000_000L;
   private final String namespace;
 
   public AttachedDomains(KubernetesClient client, ClusterView view, String namespace) {
@@ -42,10 +46,40 @@ public final class AttachedDomains {
         .filter(d -> d.getSpec() != null && wanted.equalsIgnoreCase(d.getSpec().uuid)).findFirst().orElse(null);
   }
 
-  /** The cached copy, for waits: the informer sees every change in order. */
-  SupervisedDomain cached(String uid) {
-    return view.domains().stream().filter(d -> uid.equals(d.getMetadata().getUid())).findFirst().orElse(null);
+  /**
+   * The cached copy, for waits: the informer sees every change in order. The cache holds only the domains that name
+   * this node; one that has left it (taken by another node's libvirt meanwhile) is read fresh instead, at most every
+   * {@link #FRESH_READ_NANOS} per domain, as a wait polls every few milliseconds. Null while neither knows it.
+   */
+  SupervisedDomain cached(SupervisedDomain domain) {
+    String uid = domain.getMetadata().getUid();
+    SupervisedDomain cached = view.domains().stream().filter(d -> uid.equals(d.getMetadata().getUid())).findFirst()
+        .orElse(null);
+    if (cached != null) {
+      freshReads.remove(uid);
+      return cached;
+    }
+    long now = System.nanoTime();
+    FreshRead last = freshReads.get(uid);
+    if (last != null && now - last.atNanos() < FRESH_READ_NANOS) {
+      return last.domain();
+    }
+    SupervisedDomain fresh = null;
+    try {
+      fresh = view.fresh(domain.getMetadata().getNamespace(), domain.getMetadata().getName(), uid);
+    } catch (RuntimeException e) {
+      // unknown, as before the cache had it: the wait goes on to its deadline
+    }
+    freshReads.put(uid, new FreshRead(now, fresh));
+    return fresh;
   }
+
+  /** Forgets the fresh reads of a call that has ended. */
+  void doneWaiting(String uid) {
+    freshReads.remove(uid);
+  }
+
+  private record FreshRead(long atNanos, SupervisedDomain domain) {}
 
   SupervisedDomain create(LockOwner owner) {
     SupervisedDomain domain = new SupervisedDomain();

@@ -46,12 +46,25 @@ final class Adoption {
             SupervisorState state = SupervisorState.read(dir);
             SupervisorArgs args = state.args == null ? null : SupervisorArgs.parse(state.args.toArray(String[]::new));
             record.remains = DomainRemains.of(args, state);
+            name(record, args == null ? null : args.domain());
           } catch (IOException | RuntimeException e) {
             // nothing ran here, or nothing readable: nothing to kill
+          }
+          if (record.namespace == null) {
+            name(record, runDir.attachedTo()); // a libvirt QEMU registered here, its supervisor not started yet
           }
         });
         records.put(record.uid, record);
       }
+    }
+  }
+
+  /** The record's namespace and name from {@code namespace/name}, so that the agent can ask if the domain exists. */
+  private static void name(DomainRecord record, String key) {
+    if (key != null && key.contains("/")) {
+      String[] parts = key.split("/", 2);
+      record.namespace = parts[0];
+      record.name = parts[1];
     }
   }
 }

@@ -69,6 +69,7 @@ public final class NodeAgent implements AutoCloseable {
   private final Path domainsDir;
   private final String node;
   private final ClusterView view;
+  private final DomainsOutOfView outOfView;
   private final SpentGrants spent;
   private final FenceResponse fence;
   private final DeadlineKeeper deadlines;
@@ -96,7 +97,8 @@ public final class NodeAgent implements AutoCloseable {
     this.node = config.nodeName();
     this.reporter = new StatusReporter(client, node);
     this.domainsDir = config.runDir().resolve("domains");
-    this.view = new ClusterView(client);
+    this.view = new ClusterView(client, node, metrics::watchEvent);
+    this.outOfView = new DomainsOutOfView(view, node, this::wake, System::nanoTime);
     this.spent = new SpentGrants(config.runDir());
     this.fence = new FenceResponse(node, heartbeat, view, spent, metrics);
     this.deadlines = new DeadlineKeeper(node, view, spent);
@@ -231,10 +233,14 @@ public final class NodeAgent implements AutoCloseable {
         for (SupervisedDomain domain : view.domains()) {
           inHandOff |= passOne(domain, seen, heldHere, reports);
         }
+        inHandOff |= passOutOfView(seen, heldHere, reports);
         forgetDeleted(seen);
-        grantLocks.retain(heldHere);
+        // Every grant the DiskLeases list for this node, whichever domain was stepped: a record out of view with no
+        // answer yet is not stepped, and what it holds must not be forgotten for that.
+        Set<String> listedHere = listedForThisNode();
+        grantLocks.retain(listedHere);
         if (fence.cacheTrusted()) {
-          spent.forgetUnlisted(heldHere::contains); // a (lease, epoch) is never issued again once gone (ARB-2)
+          spent.forgetUnlisted(listedHere::contains); // a (lease, epoch) is never issued again once gone (ARB-2)
         }
         handOffInProgress = inHandOff;
         metrics.supervisorsRunning((int) records.values().stream().filter(r -> r.supervision != null).count());
@@ -303,10 +309,79 @@ public final class NodeAgent implements AutoCloseable {
     return inHandOff;
   }
 
+  /**
+   * The records whose domain this node's watches no longer show (moved to another node, or between two watched fields
+   * for a moment): each is stepped on its latest fresh read, as the domain it is, and forgotten once nothing of it is
+   * left here. One without an answer yet is kept as it is; one the API server says is gone is left to
+   * {@link #forgetDeleted}.
+   */
+  private boolean passOutOfView(Set<String> seen, Set<String> heldHere, List<Runnable> reports) {
+    boolean inHandOff = false;
+    Set<String> inView = new HashSet<>(seen);
+    for (DomainRecord record : List.copyOf(records.values())) {
+      if (inView.contains(record.uid)) {
+        continue;
+      }
+      if (record.namespace == null && DomainLifecycle.attachedProcess(record.runDir) != null) {
+        seen.add(record.uid); // a QEMU of a domain this agent cannot name: left alone, never killed on a guess
+        continue;
+      }
+      DomainsOutOfView.Read read = outOfView.last(record);
+      if (read == null) {
+        seen.add(record.uid);
+      } else if (read.state() == DomainsOutOfView.State.PRESENT) {
+        inHandOff |= passOne(read.domain(), seen, heldHere, reports);
+        if (nothingLeftHere(record, read.domain())) {
+          forget(record);
+          seen.remove(record.uid);
+        }
+      }
+    }
+    Set<String> outOfViewUids = new HashSet<>(records.keySet());
+    outOfViewUids.removeAll(inView);
+    outOfView.retainOnly(outOfViewUids); // a record back in view starts afresh the next time it leaves
+    return inHandOff;
+  }
+
+  /** {@code lease,epoch} of every holder on this node in the DiskLease cache. */
+  private Set<String> listedForThisNode() {
+    Set<String> listed = new HashSet<>();
+    for (DiskLease lease : view.leases()) {
+      if (lease.getStatus() != null) {
+        lease.getStatus().holders.stream().filter(h -> node.equals(h.node))
+            .forEach(h -> listed.add(lease.getMetadata().getName() + "," + h.epoch));
+      }
+    }
+    return listed;
+  }
+
+  /**
+   * A process libvirt registered for an attached domain here (lockd): its record, so that the pass starts its
+   * supervisor on a fresh read, before the domain names this node.
+   */
+  public void attached(SupervisedDomain domain) {
+    synchronized (this) {
+      String uid = domain.getMetadata().getUid();
+      DomainRecord record = records.computeIfAbsent(uid, u -> new DomainRecord(u, new RunDir(domainsDir.resolve(u))));
+      record.namespace = domain.getMetadata().getNamespace();
+      record.name = domain.getMetadata().getName();
+    }
+    wake();
+  }
+
+  /** Whether a domain that lives elsewhere has nothing here: no process, no grant, no drain owed. */
+  private boolean nothingLeftHere(DomainRecord record, SupervisedDomain fresh) {
+    boolean alive = record.supervision != null && record.supervision.alive();
+    var remains = record.supervision != null ? record.supervision.remains() : record.remains;
+    boolean holdsHere = view.leasesHeldBy(record.uid).stream().anyMatch(l -> l.getStatus().holders.stream()
+        .anyMatch(h -> record.uid.equals(h.uid) && node.equals(h.node)));
+    return !alive && !remains.alive() && record.drainOwed.isEmpty() && !holdsHere
+        && DomainLifecycle.attachedProcess(record.runDir) == null && !ClusterView.namesNode(fresh, node);
+  }
+
   /** Domains gone from the API server: kill what still runs, then forget them and their run directories. */
   private void forgetDeleted(Set<String> seen) {
-    for (var it = records.values().iterator(); it.hasNext(); ) {
-      DomainRecord record = it.next();
+    for (DomainRecord record : List.copyOf(records.values())) {
       if (seen.contains(record.uid)) {
         continue;
       }
@@ -322,11 +397,17 @@ public final class NodeAgent implements AutoCloseable {
         remains.kill();
         continue;
       }
-      remains.cleanUp();
-      deleteRecursively(record.runDir.path());
-      reporter.forget(record.uid);
-      it.remove();
+      forget(record);
     }
+  }
+
+  /** Forgets a domain of which nothing runs here any more: its record, its run directory, what was reported. */
+  private void forget(DomainRecord record) {
+    var remains = record.supervision != null ? record.supervision.remains() : record.remains;
+    remains.cleanUp();
+    deleteRecursively(record.runDir.path());
+    reporter.forget(record.uid);
+    records.remove(record.uid);
   }
 
   @Override
@@ -340,6 +421,7 @@ public final class NodeAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    outOfView.close();
     view.close();
     spares.close();
   }

@@ -1,5 +1,6 @@
 package io.lockwarden.agent.observe;
 
+import io.lockwarden.agent.cluster.WatchEvents;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -40,8 +41,23 @@ public final class AgentMetrics {
         .register(registry);
     promiseAsk(true, false);
     promiseAsk(false, false);
+    for (WatchEvents.Kind kind : WatchEvents.Kind.values()) {
+      watchEvents(kind);
+    }
     renewalFailures = Counter.builder("lockwarden.heartbeat.failures").description("Node Lease renewals that failed")
         .register(registry);
+  }
+
+  /** One event a watch delivered: how an agent's traffic grows with the cluster (issue #16). */
+  public void watchEvent(WatchEvents.Kind kind) {
+    watchEvents(kind).increment();
+  }
+
+  private Counter watchEvents(WatchEvents.Kind kind) {
+    return Counter.builder("lockwarden.agent.watch.events")
+        .description("Adds, updates and deletes the agent's watches delivered, by kind: domains are watched by node, "
+            + "DiskLeases all")
+        .tag("kind", kind.name()).register(registry);
   }
 
   public PrometheusMeterRegistry registry() {

@@ -32,6 +32,8 @@ import java.util.List;
  *       supervisor was started for, for an agent that adopts it</td></tr>
  *   <tr><td>{@code attached}</td><td>agent (lockd service)</td><td>agent</td><td>PID:STARTTIME of the process libvirt
  *       named in its latest acquire for an attached domain: what an attach-mode supervisor watches</td></tr>
+ *   <tr><td>{@code attached-to}</td><td>agent (lockd service)</td><td>agent</td><td>namespace/name of that attached
+ *       domain, for an agent that restarts while its process runs and no supervisor does yet</td></tr>
  *   <tr><td>{@code domain/fencing-tokens}</td><td>supervisor</td><td>domain</td><td>path=epoch of every held lock; in a
  *       subdirectory the domain may read, while everything above is the agent's and the supervisor's alone</td></tr>
  *   <tr><td>{@code supervisor.log}, {@code domain.log}</td><td>supervisor</td><td>people</td><td>logs</td></tr>
@@ -45,6 +47,7 @@ public record RunDir(Path path) {
   public static final String STATE = "state.json";
   public static final String INCOMING_FOR = "incoming-for";
   public static final String ATTACHED = "attached";
+  public static final String ATTACHED_TO = "attached-to";
   /** The part of the run directory the domain's process may read. */
   public static final String DOMAIN_DIR = "domain";
   public static final String TOKENS = "fencing-tokens";
@@ -148,9 +151,20 @@ public record RunDir(Path path) {
     }
   }
 
-  public void writeAttached(long pid, String startTime) throws IOException {
+  /** Records the process libvirt named, and whose domain it is ({@code namespace/name}). */
+  public void writeAttached(String domainKey, long pid, String startTime) throws IOException {
     Files.createDirectories(path);
+    replace(ATTACHED_TO, domainKey);
     replace(ATTACHED, pid + ":" + startTime);
+  }
+
+  /** The namespace/name of the attached domain, or null if none was recorded. */
+  public String attachedTo() {
+    try {
+      return Files.readString(path.resolve(ATTACHED_TO)).strip();
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   // --- what the domain may read ---

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.lockwarden.agent.cluster.ClusterView;
+import io.lockwarden.agent.cluster.WatchEvents;
 import io.lockwarden.agent.domain.DomainGrants;
 import io.lockwarden.agent.domain.DomainRecord;
 import io.lockwarden.agent.heartbeat.NodeHeartbeat;
@@ -66,7 +67,7 @@ class FenceResponseIT {
     lease.getStatus().epoch = 3L;
     lease = admin.resource(lease).updateStatus();
 
-    ClusterView lagging = new ClusterView(admin);
+    ClusterView lagging = new ClusterView(admin, "node-a", WatchEvents.NONE);
     lagging.start(() -> { });
     Await.until("the cache shows the grant", WAIT, () -> !lagging.leasesHeldBy(uid).isEmpty());
     lagging.close(); // from here on the cache sees nothing more: it lags
@@ -112,7 +113,7 @@ class FenceResponseIT {
     fence(node);
     heartbeat.renewOnce();
     assertThat(heartbeat.renewOnce()).isTrue();
-    ClusterView view = new ClusterView(admin);
+    ClusterView view = new ClusterView(admin, "node-a", WatchEvents.NONE);
     view.start(() -> { });
     try {
       FenceResponse response = new FenceResponse(node, heartbeat, view, new SpentGrants(runDir),

@@ -15,6 +15,7 @@ import io.lockwarden.api.v1alpha1.QuorumConditions;
 import io.lockwarden.operator.observe.EventRecorder;
 import io.lockwarden.operator.observe.OperatorMetrics;
 import io.lockwarden.operator.observe.QuorumReport;
+import io.lockwarden.testing.AgentRenewals;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;

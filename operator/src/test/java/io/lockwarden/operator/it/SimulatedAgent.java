@@ -10,7 +10,7 @@ import io.lockwarden.api.v1alpha1.ReleasedGrant;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.api.v1alpha1.SupervisedDomainStatus;
 import io.lockwarden.operator.domain.DomainDisks;
-import io.lockwarden.operator.fence.AgentRenewals;
+import io.lockwarden.testing.AgentRenewals;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.lockwarden.operator.fence;
+package io.lockwarden.testing;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
