@@ -76,11 +76,20 @@ public final class ProcessReadings {
    */
   public static double[] heapMiB(long pid) {
     String out = jcmd(pid, "GC.heap_info");
+    // One line for G1's whole heap; one per generation for the serial collector (young, then tenured): their sum.
     Matcher m = HEAP_USED.matcher(out);
-    if (!m.find()) {
+    long total = 0;
+    long used = 0;
+    boolean found = false;
+    while (m.find()) {
+      found = true;
+      total += Long.parseLong(m.group(1));
+      used += Long.parseLong(m.group(2));
+    }
+    if (!found) {
       throw new IllegalStateException("no heap totals in jcmd's answer: " + out);
     }
-    return new double[] {Long.parseLong(m.group(1)) / 1024.0, Long.parseLong(m.group(2)) / 1024.0};
+    return new double[] {total / 1024.0, used / 1024.0};
   }
 
   private static String jcmd(long pid, String command) {
