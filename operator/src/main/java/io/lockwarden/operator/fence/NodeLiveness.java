@@ -66,6 +66,8 @@ public final class NodeLiveness implements AutoCloseable {
   private final Map<String, String> lastRenewTime = new ConcurrentHashMap<>();
   /** Nodes confirmed dead and fenced since their last renewal. */
   private final Set<String> fenced = ConcurrentHashMap.newKeySet();
+  /** One monitor per node, so that its fence is confirmed by one caller at a time. */
+  private final Map<String, Object> fencing = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread thread = new Thread(r, "node-liveness");
@@ -238,6 +240,15 @@ public final class NodeLiveness implements AutoCloseable {
    * quorum allows fencing, checked again just before the fence is written (TIME-4): false, not dead, otherwise.
    */
   public boolean confirmDead(String node) {
+    // One at a time per node: the lease controller reconciles many DiskLeases of a dead node at once, and each asks.
+    // Unserialised, the first fence write made every concurrent one fail with 409 and call the death refuted, and
+    // those leases kept the dead node's grants until their next reconcile, up to maxReconciliationInterval (5 min).
+    synchronized (fencing.computeIfAbsent(node, n -> new Object())) {
+      return confirmDeadAlone(node);
+    }
+  }
+
+  private boolean confirmDeadAlone(String node) {
     if (fenced.contains(node)) {
       return true;
     }

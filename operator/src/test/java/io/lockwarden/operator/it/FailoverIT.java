@@ -84,6 +84,36 @@ class FailoverIT {
     assertThat(cluster.operator().get("/metrics")).containsPattern("lockwarden_node_fenced_total [1-9]");
   }
 
+  /**
+   * Every grant of a dead node is revoked at its death, however many: the lease controller reconciles them at once,
+   * and each asks to confirm the death. That race once left some of them held by the dead node until the next periodic
+   * reconcile, five minutes later (benchmarks.md, item i: 28 of 250).
+   */
+  @Test
+  void everyGrantOfADeadNodeIsRevokedAtItsDeathHoweverMany() {
+    cluster.startAgent("g");
+    List<String> leases = new java.util.ArrayList<>();
+    List<String> vms = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String path = cluster.path(uniqueName("many") + ".img");
+      leases.add(LeaseNames.autoName(path));
+      vms.add(uniqueName("vm"));
+      cluster.create(vms.get(i), "g", disk(path, Exclusive)); // pinned: no fail-over reconciles them again
+    }
+    Await.until("all 40 granted on node g", Cluster.WAIT,
+        () -> leases.stream().allMatch(l -> cluster.lease(l) != null && !cluster.holders(l).isEmpty()));
+
+    cluster.killAgent("g");
+    // Deleted while their node dies, as a user clearing a dead host's VMs does: their finalizers wait for the grants,
+    // and nothing but the node's death reconciles those leases again.
+    vms.forEach(vm -> cluster.admin.resources(SupervisedDomain.class).inNamespace(cluster.apps).withName(vm).delete());
+
+    Await.until("every grant of the dead node revoked", Cluster.WAIT,
+        () -> leases.stream().allMatch(l -> cluster.lease(l) == null || cluster.holders(l).isEmpty()));
+    Await.until("every domain of the dead node gone", Cluster.WAIT,
+        () -> vms.stream().allMatch(vm -> cluster.domain(vm) == null));
+  }
+
   @Test
   void withManualFailoverTheDomainStaysFencedUntilItsNodeReturns() {
     String path = cluster.path(uniqueName("manual") + ".img");
