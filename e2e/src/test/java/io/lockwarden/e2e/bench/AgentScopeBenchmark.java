@@ -119,16 +119,9 @@ public final class AgentScopeBenchmark {
         return granted.size() >= OTHERS;
       });
       Reading after = Reading.of(agent);
-      String report = report(baseline, before, after, allDomainEvents.get(), allLeaseEvents.get());
-      progress("deleting the " + OTHERS + " domains on simulated nodes (their nodes die first, so that the operator"
-          + " fences them and frees their grants) and agent a's " + OWN);
-      heartbeats.shutdownNow();
-      admin.resources(SupervisedDomain.class).inNamespace(others).delete();
-      admin.resources(SupervisedDomain.class).inNamespace(system.apps).delete();
-      Await.until("every domain gone", Duration.ofMinutes(15), () -> admin.resources(SupervisedDomain.class)
-          .inAnyNamespace().list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build())
-          .getItems().isEmpty());
-      return report;
+      // No clean-up: this item runs last on its system, which is closed next. Deleting 5,000 domains of two fenced
+      // nodes took the operator longer than the item itself (about 4 releases a second; docs/benchmarks.md, item i).
+      return report(baseline, before, after, allDomainEvents.get(), allLeaseEvents.get());
     } finally {
       domainWatch.close();
       leaseWatch.close();

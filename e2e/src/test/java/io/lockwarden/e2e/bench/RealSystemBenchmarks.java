@@ -13,7 +13,7 @@ import java.util.Map;
  * The items of the suite that need the real system (the operator and agents a, b and c as processes, at their
  * default timeouts): (c) contention, (d) migration, (e) fail-over, (g) the node agent and (i) agent scope. They run one after the other
  * on ONE control plane and ONE such system, started once: starting them takes tens of seconds on 2 cores, which a quick
- * run cannot pay four times. Each item leaves no domain behind. Their ratios are to ONE baseline, measured on the fresh
+ * run cannot pay four times. Each item leaves no domain behind, but the last (i). Their ratios are to ONE baseline, measured on the fresh
  * control plane before the system starts, which is also item (a) of the suite.
  *
  * <p>{@code -Ditems=acdegi} chooses the items ({@code -Dupdates} the size of the baseline); each writes
@@ -38,7 +38,7 @@ public final class RealSystemBenchmarks {
     ITEMS.put('d', new Item("migration", MigrationBenchmark::run));
     ITEMS.put('e', new Item("failover", FailoverBenchmark::run));
     ITEMS.put('g', new Item("agent", AgentBenchmark::run));
-    ITEMS.put('i', new Item("scope", AgentScopeBenchmark::run));
+    ITEMS.put('i', new Item("scope", AgentScopeBenchmark::run)); // last: it leaves its domains to the system's end
   }
 
   private RealSystemBenchmarks() {}
