@@ -11,6 +11,7 @@ import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.ForeignLock;
 import io.lockwarden.e2e.harness.LocalSystem;
 import io.lockwarden.e2e.harness.Signals;
+import io.lockwarden.e2e.harness.WatchEventCount;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.ControlPlane;
 import io.lockwarden.testing.ControlPlaneExtension;
@@ -259,20 +260,14 @@ class AgentLifecycleIT {
       system.patch(vms.get(0), "{\"spec\":{\"running\":false}}");
       system.awaitPhase(vms.get(0), DomainPhase.Stopped);
       Await.until("the idle agent has seen DiskLease events", LocalSystem.WAIT,
-          () -> watchEvents(idle.get("/metrics"), "DiskLease") > 0);
-      assertThat(watchEvents(idle.get("/metrics"), "SupervisedDomain"))
+          () -> WatchEventCount.in(idle.get("/metrics"), "DiskLease") > 0);
+      assertThat(WatchEventCount.in(idle.get("/metrics"), "SupervisedDomain"))
           .as("domain events received by an agent whose node no domain names").isZero();
-      assertThat(watchEvents(system.agent("b").get("/metrics"), "SupervisedDomain"))
+      assertThat(WatchEventCount.in(system.agent("b").get("/metrics"), "SupervisedDomain"))
           .as("domain events received by the agent running them").isGreaterThanOrEqualTo(vms.size());
     } finally {
       vms.forEach(system::delete);
     }
-  }
-
-  private static double watchEvents(String metrics, String kind) {
-    return metrics.lines().filter(l -> l.startsWith("lockwarden_agent_watch_events_total{")
-        && l.contains("kind=\"" + kind + "\"")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-        .sum();
   }
 
   @Test

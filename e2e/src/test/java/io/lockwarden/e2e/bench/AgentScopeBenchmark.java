@@ -10,6 +10,7 @@ import io.lockwarden.api.v1alpha1.DiskLease;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
 import io.lockwarden.e2e.harness.JavaProcess;
 import io.lockwarden.e2e.harness.LocalSystem;
+import io.lockwarden.e2e.harness.WatchEventCount;
 import io.lockwarden.testing.AgentRenewals;
 import io.lockwarden.testing.Await;
 import io.lockwarden.testing.TestObjects;
@@ -147,13 +148,7 @@ public final class AgentScopeBenchmark {
       ProcessReadings.fullGc(agent.pid());
       String metrics = agent.get("/metrics");
       return new Reading(ProcessReadings.rssMiB(agent.pid()), ProcessReadings.heapMiB(agent.pid())[1],
-          events(metrics, "SupervisedDomain"), events(metrics, "DiskLease"));
-    }
-
-    private static double events(String metrics, String kind) {
-      return metrics.lines().filter(l -> l.startsWith("lockwarden_agent_watch_events_total{")
-          && l.contains("kind=\"" + kind + "\"")).mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-          .sum();
+          WatchEventCount.in(metrics, "SupervisedDomain"), WatchEventCount.in(metrics, "DiskLease"));
     }
   }
 
