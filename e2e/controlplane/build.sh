@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the control plane that every lockwarden test and ./local-cluster run against:
-# etcd, kube-apiserver and kubectl, compiled from pinned sources through the Go module proxy,
-# installed where kube-api-test finds them offline:
-#   $LOCKWARDEN_TOOLS_DIR/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kubectl}
+# etcd, kube-apiserver, kube-controller-manager and kubectl, compiled from pinned sources through
+# the Go module proxy, installed where kube-api-test finds them offline:
+#   $LOCKWARDEN_TOOLS_DIR/k8s/<version>-linux-amd64/{etcd,kube-apiserver,kube-controller-manager,kubectl}
+# (kube-api-test runs etcd and kube-apiserver; ./local-cluster adds kube-controller-manager.)
 #
 # Idempotent: when the installed binaries carry the stamp of these exact sources, it returns at once.
 # Atomic: binaries are built in a temporary directory and renamed into place as a whole.
@@ -49,7 +50,7 @@ stamp() {
 }
 
 want_stamp=$(stamp)
-if [[ -x "$target/etcd" && -x "$target/kube-apiserver" && -x "$target/kubectl" \
+if [[ -x "$target/etcd" && -x "$target/kube-apiserver" && -x "$target/kube-controller-manager" && -x "$target/kubectl" \
       && "$(cat "$target/.lockwarden-stamp" 2>/dev/null)" == "$want_stamp" ]]; then
   say "up to date: $target"
   exit 0
@@ -124,10 +125,13 @@ say "building etcd $ETCD_VERSION and Kubernetes $K8S_VERSION into $target"
 download etcd
 download kubernetes
 build etcd "$staging" "-s -w" .   # the wrapper module's last path element names the binary: etcd
-build kubernetes "$staging" "$(version_ldflags)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+build kubernetes "$staging" "$(version_ldflags)" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
 
 "$staging/etcd" --version | grep -q "etcd Version: $ETCD_VERSION" || die "built etcd does not report version $ETCD_VERSION"
-"$staging/kube-apiserver" --version | grep -q "v$K8S_VERSION" || die "built kube-apiserver does not report v$K8S_VERSION"
+for bin in kube-apiserver kube-controller-manager; do
+  "$staging/$bin" --version | grep -q "v$K8S_VERSION" || die "built $bin does not report v$K8S_VERSION"
+done
 echo "$want_stamp" >"$staging/.lockwarden-stamp"
 
 # Swap the finished directory into place in one rename, so a half-built set is never visible.
@@ -137,4 +141,4 @@ chmod 755 "$staging"
 mv "$staging" "$target"
 rm -rf "$target.old"
 trap - EXIT
-say "installed etcd, kube-apiserver and kubectl in $target"
+say "installed etcd, kube-apiserver, kube-controller-manager and kubectl in $target"
