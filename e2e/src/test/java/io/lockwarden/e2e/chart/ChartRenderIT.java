@@ -65,6 +65,43 @@ class ChartRenderIT {
         .as(dryRun.describe()).hasSize(objects.size() - NEEDS_PROMETHEUS_OPERATOR.size());
   }
 
+  /**
+   * Issue #17: agent upgrades that keep VMs running. With hostCgroup the agent gets the host's cgroup2 hierarchy and
+   * keeps its domains' and supervisors' cgroups there, outside its pod's; RollingUpdate is then the administrator's to
+   * choose, and the API server accepts the result.
+   */
+  @Test
+  void withTheHostCgroupTheSupervisorsLiveOutsideTheAgentsPodAndARollingUpdateIsAccepted(ControlPlane controlPlane) {
+    String namespace = createNamespace(controlPlane.admin(), "lockwarden-system");
+    List<JsonNode> objects = production(namespace).set("agent.hostCgroup.enabled", "true")
+        .set("agent.updateStrategy.type", "RollingUpdate").objects();
+    JsonNode agent = Chart.only(objects, "DaemonSet", "lockwarden-agent");
+    JsonNode pod = agent.path("spec").path("template").path("spec");
+    JsonNode container = pod.path("containers").get(0);
+
+    assertThat(agent.path("spec").path("updateStrategy").path("type").asText()).isEqualTo("RollingUpdate");
+    assertThat(pod.path("volumes")).filteredOn(v -> v.path("name").asText().equals("host-cgroup")).singleElement()
+        .satisfies(v -> assertThat(v.path("hostPath").path("path").asText()).isEqualTo("/sys/fs/cgroup"));
+    assertThat(container.path("volumeMounts")).filteredOn(m -> m.path("name").asText().equals("host-cgroup"))
+        .singleElement().satisfies(m -> {
+          assertThat(m.path("mountPath").asText()).isEqualTo("/host/cgroup");
+          assertThat(m.path("readOnly").asBoolean()).as("the agent writes cgroup.procs there").isFalse();
+        });
+    assertThat(container.path("env")).filteredOn(e -> e.path("name").asText().equals("LOCKWARDEN_CGROUP_ROOT"))
+        .singleElement().satisfies(e -> assertThat(e.path("value").asText())
+            .as("the node's own directory, NODE_NAME expanded by the kubelet")
+            .isEqualTo("/host/cgroup/lockwarden/$(NODE_NAME)"));
+    assertThat(container.path("securityContext").path("capabilities").path("add")).extracting(JsonNode::asText)
+        .as("no capability more than without it").containsExactlyInAnyOrder("DAC_OVERRIDE", "SETUID", "SETGID", "KILL");
+
+    Tools.Result dryRun = Kubectl.of(controlPlane).dryRun(Chart.toYaml(agent));
+    assertThat(dryRun.exitCode()).as(dryRun.describe()).isZero();
+
+    JsonNode byDefault = Chart.only(production(namespace).objects(), "DaemonSet", "lockwarden-agent");
+    assertThat(byDefault.path("spec").path("template").path("spec").path("volumes"))
+        .as("no host cgroup tree unless asked for").noneMatch(v -> v.path("name").asText().equals("host-cgroup"));
+  }
+
   @Test
   void theServiceMonitorScrapesBothMetricsServicesByPortName() {
     List<JsonNode> objects = production("lockwarden-system").objects();

@@ -1,8 +1,10 @@
 package io.lockwarden.agent.domain;
 
 import io.lockwarden.agent.supervisor.DomainCgroup;
+import io.lockwarden.agent.supervisor.SupervisorHome;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,12 @@ public final class DomainCgroups {
           node, root, e.getMessage());
       return new DomainCgroups(null);
     }
+  }
+
+  /** Where the supervisors live: {@code supervisors} beside the domains, or nowhere of their own without cgroups. */
+  public SupervisorHome supervisorHome(String node, IntConsumer outsideAgentCgroup) {
+    return root == null ? SupervisorHome.none(node, outsideAgentCgroup)
+        : SupervisorHome.under(root, node, outsideAgentCgroup);
   }
 
   /** The cgroup directory of the domain {@code uid}, or null without cgroups. */

@@ -102,9 +102,10 @@ public final class NodeAgent implements AutoCloseable {
     this.spent = new SpentGrants(config.runDir());
     this.fence = new FenceResponse(node, heartbeat, view, spent, metrics);
     this.deadlines = new DeadlineKeeper(node, view, spent);
-    this.spares = new SparePool(config.supervisorSpares(), config.runDir().resolve("spare-supervisors.log"));
-    SupervisorLauncher launcher = new SupervisorLauncher(config, deadlines,
-        DomainCgroups.of(config.cgroupRoot(), config.nodeName()), spares);
+    DomainCgroups cgroups = DomainCgroups.of(config.cgroupRoot(), config.nodeName());
+    this.spares = new SparePool(config.supervisorSpares(), config.runDir().resolve("spare-supervisors.log"),
+        cgroups.supervisorHome(node, metrics::supervisorsOutsideAgentCgroup));
+    SupervisorLauncher launcher = new SupervisorLauncher(config, deadlines, cgroups, spares);
     this.grantLocks = new GrantLocks(policy);
     Refusals refusals = new Refusals(node);
     this.source = new MigrationSource(node, heartbeat, fence, deadlines);

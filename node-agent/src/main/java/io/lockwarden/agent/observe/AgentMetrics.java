@@ -15,6 +15,7 @@ public final class AgentMetrics {
   private final AtomicInteger supervisorsRunning = new AtomicInteger();
   private final AtomicInteger timingRuleBroken = new AtomicInteger();
   private final AtomicInteger onPromises = new AtomicInteger();
+  private final AtomicInteger supervisorsOutsideAgentCgroup = new AtomicInteger();
   private final Counter localLockConflicts;
   private final Timer renewals;
   private final Counter renewalFailures;
@@ -39,6 +40,10 @@ public final class AgentMetrics {
         .description("1 while the node's domains run on promises from a majority of nodes, not on a renewal "
             + "(docs/safety.md, TIME-4); else 0")
         .register(registry);
+    Gauge.builder("lockwarden.supervisors.outside.agent.cgroup", supervisorsOutsideAgentCgroup, AtomicInteger::get)
+        .description("1 once the supervisors started live in a cgroup outside the agent's own, so that stopping the "
+            + "agent's container leaves them and their domains running; 0 while they share it")
+        .register(registry);
     promiseAsk(true, false);
     promiseAsk(false, false);
     for (WatchEvents.Kind kind : WatchEvents.Kind.values()) {
@@ -62,6 +67,10 @@ public final class AgentMetrics {
 
   public PrometheusMeterRegistry registry() {
     return registry;
+  }
+
+  public void supervisorsOutsideAgentCgroup(int outside) {
+    supervisorsOutsideAgentCgroup.set(outside);
   }
 
   public void supervisorsRunning(int count) {

@@ -43,6 +43,10 @@ public final class DomainCgroup {
     return Optional.empty();
   }
 
+  public Path dir() {
+    return dir;
+  }
+
   public void create() throws IOException {
     Files.createDirectories(dir);
   }

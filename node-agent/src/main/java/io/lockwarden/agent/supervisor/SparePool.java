@@ -39,6 +39,7 @@ public final class SparePool implements AutoCloseable {
 
   private final int size;
   private final Path log;
+  private final SupervisorHome home;
   private final SupervisorArchive archiveMaker;
   /** The class-data archive once made and checked: spares then start in about half the CPU time; null until then. */
   private volatile Path archive;
@@ -55,10 +56,12 @@ public final class SparePool implements AutoCloseable {
   /**
    * @param size how many spares to keep ready (0: none, every supervisor is started when needed)
    * @param log where spares write until they have a domain (then they write to its run directory)
+   * @param home the cgroup every supervisor is moved into as it starts, so that it outlives the agent's container
    */
-  public SparePool(int size, Path log) {
+  public SparePool(int size, Path log, SupervisorHome home) {
     this.size = size;
     this.log = log;
+    this.home = home;
     this.archiveMaker = new SupervisorArchive(log.getParent(), log);
   }
 
@@ -71,7 +74,14 @@ public final class SparePool implements AutoCloseable {
       }
     }
     fill();
-    return spare != null ? spare : Spare.start(log, archive);
+    return spare != null ? spare : start(log);
+  }
+
+  /** A supervisor started now, in its home; {@code log} until it has a domain. */
+  Spare start(Path log) throws IOException {
+    Spare spare = Spare.start(log, archive);
+    home.enter(spare.pid);
+    return spare;
   }
 
   /** How many spares are ready now. */
@@ -94,7 +104,7 @@ public final class SparePool implements AutoCloseable {
   private void startOne() {
     Spare spare = null;
     try {
-      spare = Spare.start(log, archive);
+      spare = start(log);
     } catch (IOException | RuntimeException e) {
       System.err.println(Instant.now() + " event=spare-supervisor-failed error=\"" + e.getMessage() + "\"");
     } finally {

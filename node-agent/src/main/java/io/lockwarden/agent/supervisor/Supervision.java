@@ -71,7 +71,7 @@ public final class Supervision {
     try {
       spare.assign(assignment);
     } catch (IOException e) {
-      spare = SparePool.Spare.start(runDir.resolve(RunDir.SUPERVISOR_LOG), null); // it died while waiting
+      spare = spares.start(runDir.resolve(RunDir.SUPERVISOR_LOG)); // it died while waiting
       spare.assign(assignment);
     }
     return new Supervision(runDir, spare.pid, spare.startTime, args);

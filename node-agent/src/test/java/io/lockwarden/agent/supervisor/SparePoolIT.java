@@ -35,7 +35,7 @@ class SparePoolIT extends SupervisorTestBase {
 
   @Test
   void aSpareStartedAheadRunsItsDomainWithTheDomainsEnvironmentAndNoneOfItInItsOwn() throws Exception {
-    pool = new SparePool(1, dir.resolve("supervisor.log"));
+    pool = new SparePool(1, dir.resolve("supervisor.log"), SupervisorHome.none("test", outside -> { }));
     pool.fill();
     long spare = awaitSpare();
     Path disk = disk("disk.img");
@@ -58,7 +58,7 @@ class SparePoolIT extends SupervisorTestBase {
 
   @Test
   void withNoSpareReadyASupervisorIsStartedOnTheSpotTheSameWay() throws Exception {
-    pool = new SparePool(0, dir.resolve("supervisor.log"));
+    pool = new SparePool(0, dir.resolve("supervisor.log"), SupervisorHome.none("test", outside -> { }));
     Path disk = disk("disk.img");
     validFor(Duration.ofSeconds(60));
     supervision = Supervision.launch(args(disk, "exec sleep 60"), Map.of("PATH", SparePool.PATH_ENV), pool);
@@ -69,7 +69,7 @@ class SparePoolIT extends SupervisorTestBase {
 
   @Test
   void anUnassignedSpareExitsOnceItsAgentLetsGo() throws Exception {
-    pool = new SparePool(2, dir.resolve("supervisor.log"));
+    pool = new SparePool(2, dir.resolve("supervisor.log"), SupervisorHome.none("test", outside -> { }));
     pool.fill();
     awaitTrue("two spares", () -> spares().size() == 2);
     List<Long> waiting = spares();
@@ -79,7 +79,7 @@ class SparePoolIT extends SupervisorTestBase {
 
   @Test
   void aBadAssignmentIsAProtocolErrorAndTheSpareExitsHoldingNothing() throws Exception {
-    pool = new SparePool(0, dir.resolve("supervisor.log"));
+    pool = new SparePool(0, dir.resolve("supervisor.log"), SupervisorHome.none("test", outside -> { }));
     SparePool.Spare spare = pool.take();
     try (OutputStream in = spare.process.getOutputStream()) {
       in.write("rm -rf /\0".getBytes(StandardCharsets.UTF_8));

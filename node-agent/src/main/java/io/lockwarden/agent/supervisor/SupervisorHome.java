@@ -1,0 +1,105 @@
+package io.lockwarden.agent.supervisor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.IntConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cgroup this node's supervisors live in: {@code supervisors} beside the domains' own cgroups, outside the agent's
+ * cgroup. Why: a container runtime stopping the agent's container kills every process in that container's cgroup (with
+ * hostPID the kernel would not, so the runtime does). A supervisor left there would die with an agent upgrade, and its
+ * domain with it; one moved here carries on, and the next agent adopts it (docs/operations.md, "Agent upgrades").
+ *
+ * <p>Moving a process needs write access to the common ancestor of both cgroups. Where the agent's cgroup namespace is
+ * a delegation boundary (cgroup2 mounted with nsdelegate, as systemd does, and a container in a private cgroup
+ * namespace), the kernel refuses the move: the supervisor then stays in the agent's cgroup, and the agent says so, in
+ * its log and in {@code lockwarden_supervisors_outside_agent_cgroup}.
+ */
+public final class SupervisorHome {
+  private static final Logger log = LoggerFactory.getLogger(SupervisorHome.class);
+  static final String DIR = "supervisors";
+
+  private final DomainCgroup cgroup;
+  private final String node;
+  private final IntConsumer outsideAgentCgroup;
+  private Boolean lastOutside;
+
+  private SupervisorHome(DomainCgroup cgroup, String node, IntConsumer outsideAgentCgroup) {
+    this.cgroup = cgroup;
+    this.node = node;
+    this.outsideAgentCgroup = outsideAgentCgroup;
+  }
+
+  /** No cgroups: supervisors stay where the agent starts them. */
+  public static SupervisorHome none(String node, IntConsumer outsideAgentCgroup) {
+    return new SupervisorHome(null, node, outsideAgentCgroup);
+  }
+
+  /** {@code cgroupRoot/supervisors}, made now; none if it cannot be made. */
+  public static SupervisorHome under(Path cgroupRoot, String node, IntConsumer outsideAgentCgroup) {
+    DomainCgroup cgroup = new DomainCgroup(cgroupRoot.resolve(DIR));
+    try {
+      cgroup.create();
+      return new SupervisorHome(cgroup, node, outsideAgentCgroup);
+    } catch (IOException e) {
+      log.warn("event=supervisor-home-unavailable node={} dir={} error=\"{}\" note=supervisors stay in the agent's "
+          + "cgroup and die with its container", node, cgroupRoot.resolve(DIR), e.getMessage());
+      return none(node, outsideAgentCgroup);
+    }
+  }
+
+  /** Moves a supervisor just started (its whole JVM) into the home; where it ends up is said once per change. */
+  void enter(long pid) {
+    String error = null;
+    if (cgroup != null) {
+      try {
+        cgroup.enter(pid);
+      } catch (IOException e) {
+        error = e.getMessage();
+      }
+    }
+    boolean outside = outsideAgent(pid);
+    synchronized (this) {
+      if (lastOutside != null && lastOutside == outside) {
+        return;
+      }
+      lastOutside = outside;
+    }
+    outsideAgentCgroup.accept(outside ? 1 : 0);
+    if (outside) {
+      log.info("event=supervisor-home node={} dir={} note=supervisors live outside the agent's cgroup", node,
+          cgroup == null ? "-" : cgroup.dir());
+    } else {
+      log.warn("event=supervisor-home-refused node={} dir={} error=\"{}\" note=supervisors share the agent's cgroup: "
+          + "stopping its container stops them and their domains (docs/operations.md, Agent upgrades)", node,
+          cgroup == null ? "-" : cgroup.dir(), error == null ? "no cgroup for supervisors" : error);
+    }
+  }
+
+  /**
+   * Whether {@code pid} is in a cgroup neither the agent's nor below it: what a container runtime's kill of the
+   * agent's cgroup does not reach. Both paths come from /proc in the agent's own cgroup namespace, so they compare.
+   */
+  static boolean outsideAgent(long pid) {
+    String mine = cgroupPath("self");
+    String theirs = cgroupPath(Long.toString(pid));
+    return mine != null && theirs != null && !theirs.equals(mine) && !theirs.startsWith(mine.endsWith("/") ? mine
+        : mine + "/");
+  }
+
+  private static String cgroupPath(String process) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", process, "cgroup"))) {
+        if (line.startsWith("0::")) {
+          return line.substring(3);
+        }
+      }
+    } catch (IOException e) {
+      return null;
+    }
+    return null;
+  }
+}
