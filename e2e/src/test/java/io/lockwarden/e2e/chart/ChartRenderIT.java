@@ -66,40 +66,33 @@ class ChartRenderIT {
   }
 
   /**
-   * Issue #17: agent upgrades that keep VMs running. With hostCgroup the agent gets the host's cgroup2 hierarchy and
-   * keeps its domains' and supervisors' cgroups there, outside its pod's; RollingUpdate is then the administrator's to
-   * choose, and the API server accepts the result.
+   * Issue #17: agent upgrades that keep VMs running. Only a privileged agent is in the host's cgroup namespace, where
+   * it may keep its supervisors outside its pod's cgroup (docs/operations.md); then RollingUpdate is the
+   * administrator's to choose, and the API server accepts the result. The chart refuses what would defeat it.
    */
   @Test
-  void withTheHostCgroupTheSupervisorsLiveOutsideTheAgentsPodAndARollingUpdateIsAccepted(ControlPlane controlPlane) {
+  void aPrivilegedAgentMayRollAndTheChartRefusesWhatWouldKillItsSupervisors(ControlPlane controlPlane) {
     String namespace = createNamespace(controlPlane.admin(), "lockwarden-system");
-    List<JsonNode> objects = production(namespace).set("agent.hostCgroup.enabled", "true")
-        .set("agent.updateStrategy.type", "RollingUpdate").objects();
-    JsonNode agent = Chart.only(objects, "DaemonSet", "lockwarden-agent");
+    JsonNode agent = Chart.only(production(namespace).set("agent.privileged", "true")
+        .set("agent.updateStrategy.type", "RollingUpdate").objects(), "DaemonSet", "lockwarden-agent");
     JsonNode pod = agent.path("spec").path("template").path("spec");
-    JsonNode container = pod.path("containers").get(0);
+    JsonNode security = pod.path("containers").get(0).path("securityContext");
 
     assertThat(agent.path("spec").path("updateStrategy").path("type").asText()).isEqualTo("RollingUpdate");
-    assertThat(pod.path("volumes")).filteredOn(v -> v.path("name").asText().equals("host-cgroup")).singleElement()
-        .satisfies(v -> assertThat(v.path("hostPath").path("path").asText()).isEqualTo("/sys/fs/cgroup"));
-    assertThat(container.path("volumeMounts")).filteredOn(m -> m.path("name").asText().equals("host-cgroup"))
-        .singleElement().satisfies(m -> {
-          assertThat(m.path("mountPath").asText()).isEqualTo("/host/cgroup");
-          assertThat(m.path("readOnly").asBoolean()).as("the agent writes cgroup.procs there").isFalse();
-        });
-    assertThat(container.path("env")).filteredOn(e -> e.path("name").asText().equals("LOCKWARDEN_CGROUP_ROOT"))
-        .singleElement().satisfies(e -> assertThat(e.path("value").asText())
-            .as("the node's own directory, NODE_NAME expanded by the kubelet")
-            .isEqualTo("/host/cgroup/lockwarden/$(NODE_NAME)"));
-    assertThat(container.path("securityContext").path("capabilities").path("add")).extracting(JsonNode::asText)
-        .as("no capability more than without it").containsExactlyInAnyOrder("DAC_OVERRIDE", "SETUID", "SETGID", "KILL");
-
+    assertThat(pod.path("hostPID").asBoolean()).isTrue();
+    assertThat(security.path("privileged").asBoolean()).isTrue();
+    assertThat(security.has("allowPrivilegeEscalation")).as("the API server refuses false with privileged").isFalse();
     Tools.Result dryRun = Kubectl.of(controlPlane).dryRun(Chart.toYaml(agent));
     assertThat(dryRun.exitCode()).as(dryRun.describe()).isZero();
 
-    JsonNode byDefault = Chart.only(production(namespace).objects(), "DaemonSet", "lockwarden-agent");
-    assertThat(byDefault.path("spec").path("template").path("spec").path("volumes"))
-        .as("no host cgroup tree unless asked for").noneMatch(v -> v.path("name").asText().equals("host-cgroup"));
+    Tools.Result withoutHostPid = Tools.run(Tools.repoRoot(), null, Tools.helm(), "template", "x", Tools.chartDir(),
+        "--set", "agent.privileged=true", "--set", "agent.hostPID=false");
+    assertThat(withoutHostPid.exitCode()).as(withoutHostPid.describe()).isNotZero();
+    assertThat(withoutHostPid.err()).contains("agent.privileged needs agent.hostPID");
+    Tools.Result surge = Tools.run(Tools.repoRoot(), null, Tools.helm(), "template", "x", Tools.chartDir(),
+        "--set", "agent.updateStrategy.type=RollingUpdate", "--set", "agent.updateStrategy.rollingUpdate.maxSurge=1");
+    assertThat(surge.exitCode()).as(surge.describe()).isNotZero();
+    assertThat(surge.err()).contains("maxSurge must be 0");
   }
 
   @Test

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * The cgroup this node's supervisors live in: {@code supervisors} beside the domains' own cgroups, outside the agent's
  * cgroup. Why: a container runtime stopping the agent's container kills every process in that container's cgroup (with
  * hostPID the kernel would not, so the runtime does). A supervisor left there would die with an agent upgrade, and its
- * domain with it; one moved here carries on, and the next agent adopts it (docs/operations.md, "Agent upgrades").
+ * domain with it; one moved here carries on, and the next agent adopts it (docs/operations.md, "Upgrading the agent
+ * without touching running VMs").
  *
  * <p>Moving a process needs write access to the common ancestor of both cgroups. Where the agent's cgroup namespace is
  * a delegation boundary (cgroup2 mounted with nsdelegate, as systemd does, and a container in a private cgroup
@@ -51,7 +52,10 @@ public final class SupervisorHome {
     }
   }
 
-  /** Moves a supervisor just started (its whole JVM) into the home; where it ends up is said once per change. */
+  /**
+   * Moves a supervisor just started (its whole JVM) into the home. Where the supervisor started last ended up is what
+   * the gauge and the log say, once per change: each supervisor is moved as it starts, so they all end up alike.
+   */
   void enter(long pid) {
     String error = null;
     if (cgroup != null) {
@@ -67,15 +71,16 @@ public final class SupervisorHome {
         return;
       }
       lastOutside = outside;
-    }
-    outsideAgentCgroup.accept(outside ? 1 : 0);
-    if (outside) {
-      log.info("event=supervisor-home node={} dir={} note=supervisors live outside the agent's cgroup", node,
-          cgroup == null ? "-" : cgroup.dir());
-    } else {
-      log.warn("event=supervisor-home-refused node={} dir={} error=\"{}\" note=supervisors share the agent's cgroup: "
-          + "stopping its container stops them and their domains (docs/operations.md, Agent upgrades)", node,
-          cgroup == null ? "-" : cgroup.dir(), error == null ? "no cgroup for supervisors" : error);
+      outsideAgentCgroup.accept(outside ? 1 : 0);
+      if (outside) {
+        log.info("event=supervisor-home node={} dir={} note=supervisors live outside the agent's cgroup", node,
+            cgroup == null ? "-" : cgroup.dir());
+      } else {
+        log.warn("event=supervisor-home-refused node={} dir={} error=\"{}\" note=supervisors share the agent's "
+            + "cgroup: stopping its container stops them and their domains (docs/operations.md, Upgrading the agent "
+            + "without touching running VMs)", node, cgroup == null ? "-" : cgroup.dir(),
+            error == null ? "no cgroup for supervisors, or one inside the agent's" : error);
+      }
     }
   }
 
@@ -86,8 +91,18 @@ public final class SupervisorHome {
   static boolean outsideAgent(long pid) {
     String mine = cgroupPath("self");
     String theirs = cgroupPath(Long.toString(pid));
-    return mine != null && theirs != null && !theirs.equals(mine) && !theirs.startsWith(mine.endsWith("/") ? mine
-        : mine + "/");
+    return mine != null && theirs != null && outside(theirs, mine);
+  }
+
+  /**
+   * Whether cgroup path {@code theirs} is neither {@code mine} nor below it. In a cgroup namespace, a cgroup outside the
+   * namespace's root reads as {@code /..}: outside whatever the agent's own path is.
+   */
+  static boolean outside(String theirs, String mine) {
+    if (theirs.equals("/..") || theirs.startsWith("/../")) {
+      return true;
+    }
+    return !theirs.equals(mine) && !theirs.startsWith(mine.endsWith("/") ? mine : mine + "/");
   }
 
   private static String cgroupPath(String process) {
