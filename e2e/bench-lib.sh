@@ -34,7 +34,7 @@ bench_build() {
     cd "$bench_root"
     bash e2e/controlplane/build.sh
     # One Maven run: every module's test class path lands in its target/test-classpath.txt.
-    mvn -q -B -DskipTests install dependency:build-classpath -Dmdep.includeScope=test \
+    mvn -q -B -DskipTests -Dimages.skip=true install dependency:build-classpath -Dmdep.includeScope=test \
       -Dmdep.outputFile=target/test-classpath.txt
   )
   bench_k8s_version=$(bash "$bench_root/e2e/controlplane/build.sh" --print-bin-dir | sed -E 's|.*/([0-9.]+)-linux-amd64|\1|')
