@@ -41,7 +41,9 @@ final class DomainProcess {
     actions.add(SpawnFileAction.open("/dev/null", 0, 0, 0));
     actions.add(SpawnFileAction.open(log.toString(), 1, O_WRONLY_CREAT_APPEND, 0600));
     actions.add(SpawnFileAction.dup(1, 2));
-    List<String> argv = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL"));
+    // no_new_privs: no setuid binary lifts a domain back to root, whatever the agent's container allows (a privileged
+    // agent allows everything: SEC-4 rests on this then).
+    List<String> argv = new ArrayList<>(List.of("setpriv", "--no-new-privs", "--pdeathsig", "KILL"));
     if (runAs != null) {
       // setpriv sets the ids, then the death signal (the kernel clears it on a credential change, so order matters:
       // setpriv applies --pdeathsig last, just before exec).

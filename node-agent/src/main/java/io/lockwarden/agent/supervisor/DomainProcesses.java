@@ -40,32 +40,59 @@ final class DomainProcesses implements TrackedProcesses {
   private static final POSIX POSIX_CALLS = POSIXFactory.getNativePOSIX();
 
   private final DomainCgroup cgroup;
-  private final long self = ProcessHandle.current().pid();
+  /** The cgroup this supervisor lives in, which it steps back into after each spawn. */
+  private final DomainCgroup home;
+  private static final long SELF = ProcessHandle.current().pid();
   private DomainProcess main;
   /** The main process's wait status once reaped. */
   private Integer mainStatus;
 
-  private DomainProcesses(DomainCgroup cgroup) {
+  private DomainProcesses(DomainCgroup cgroup, DomainCgroup home) {
     this.cgroup = cgroup;
+    this.home = home;
   }
 
   /**
    * @param cgroupDir the domain's cgroup directory, or null for the subreaper way
-   * @throws IOException if the cgroup cannot be made (the caller falls back, and says so)
+   * @throws IOException if the cgroup cannot be made, or this supervisor's own cannot be found to come back to (the
+   *     caller falls back, and says so)
    */
   static DomainProcesses start(Path cgroupDir) throws IOException {
     DomainCgroup cgroup = null;
+    DomainCgroup home = null;
     if (cgroupDir != null) {
+      home = ownCgroup(cgroupDir);
       cgroup = new DomainCgroup(cgroupDir);
       cgroup.create();
     }
     becomeSubreaper();
-    return new DomainProcesses(cgroup);
+    return new DomainProcesses(cgroup, home);
+  }
+
+  /**
+   * The directory of the cgroup this supervisor is in, known by its own pid in that cgroup's list: the agent's home
+   * for supervisors beside the domain's cgroup (SupervisorHome), or the one /proc names under the mount. /proc alone
+   * is not enough: in a cgroup namespace it names a cgroup outside the namespace as {@code /../..}. Found before any
+   * step into the domain's cgroup, or never stepped into: a supervisor left in its domain's cgroup would be frozen and
+   * killed with it.
+   */
+  private static DomainCgroup ownCgroup(Path cgroupDir) throws IOException {
+    DomainCgroup beside = new DomainCgroup(cgroupDir.resolveSibling(SupervisorHome.DIR));
+    if (beside.pids().contains(SELF)) {
+      return beside;
+    }
+    Path mount = DomainCgroup.mountPoint().orElseThrow(() -> new IOException("no cgroup2 hierarchy"));
+    DomainCgroup byProc = new DomainCgroup(DomainCgroup.cgroupOf(SELF, mount));
+    if (byProc.pids().contains(SELF)) {
+      return byProc;
+    }
+    throw new IOException("cannot find this supervisor's own cgroup (not in " + beside.dir() + " nor " + byProc.dir()
+        + ") to come back to after starting the domain in its own");
   }
 
   static DomainProcesses withoutCgroup() {
     becomeSubreaper();
-    return new DomainProcesses(null);
+    return new DomainProcesses(null, null);
   }
 
   private static void becomeSubreaper() {
@@ -81,12 +108,11 @@ final class DomainProcesses implements TrackedProcesses {
       main = DomainProcess.spawn(command, environment, log, runAs);
       return main;
     }
-    Path home = DomainCgroup.cgroupOf(self, DomainCgroup.mountPoint().orElseThrow());
-    cgroup.enter(self);
+    cgroup.enter(SELF);
     try {
       main = DomainProcess.spawn(command, environment, log, runAs);
     } finally {
-      new DomainCgroup(home).enter(self);
+      home.enter(SELF);
     }
     return main;
   }
@@ -232,7 +258,7 @@ final class DomainProcesses implements TrackedProcesses {
       return null;
     }
     List<Long> found = new ArrayList<>();
-    Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(self, List.of()));
+    Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(SELF, List.of()));
     while (!todo.isEmpty()) {
       long pid = todo.pop();
       found.add(pid);

@@ -1,5 +1,6 @@
 package io.lockwarden.agent.supervisor;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import jnr.posix.POSIX;
@@ -43,6 +44,11 @@ public record DomainRemains(Path cgroup, Long pid, String startTime, boolean gro
   public boolean alive() {
     if (cgroup != null && new DomainCgroup(cgroup).exists()) {
       return new DomainCgroup(cgroup).populated();
+    }
+    if (cgroup != null && !Files.isDirectory(cgroup.getParent())) {
+      // The agent that started it had this cgroup root; this one does not see it (cgroupRoot or the pod's cgroup view
+      // changed under running domains). What forked away from the main process would be missed: fail closed.
+      return true;
     }
     if (pid == null || pid <= 1) {
       return false;

@@ -42,6 +42,11 @@ public final class SupervisorHome {
   /** {@code cgroupRoot/supervisors}, made now; none if it cannot be made. */
   public static SupervisorHome under(Path cgroupRoot, String node, IntConsumer outsideAgentCgroup) {
     DomainCgroup cgroup = new DomainCgroup(cgroupRoot.resolve(DIR));
+    if (hybrid()) {
+      log.warn("event=cgroup-v1-present node={} note=this host also has cgroup v1 controllers: a container runtime "
+          + "here kills a container's processes through them, and supervisors are moved in cgroup v2 only, so they "
+          + "do not outlive the agent's container whatever lockwarden_supervisors_outside_agent_cgroup says", node);
+    }
     try {
       cgroup.create();
       return new SupervisorHome(cgroup, node, outsideAgentCgroup);
@@ -103,6 +108,17 @@ public final class SupervisorHome {
       return true;
     }
     return !theirs.equals(mine) && !theirs.startsWith(mine.endsWith("/") ? mine : mine + "/");
+  }
+
+  /** Whether this process is also in cgroup v1 hierarchies with controllers (a hybrid host): lines other than 0::. */
+  static boolean hybrid() {
+    try {
+      return Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
+          .anyMatch(line -> !line.startsWith("0::") && !line.split(":", 3)[1].isEmpty()
+              && !line.split(":", 3)[1].startsWith("name="));
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private static String cgroupPath(String process) {
