@@ -201,6 +201,8 @@ class SupervisorIT extends SupervisorTestBase {
           }
         });
     assertThat(status).containsPattern("Uid:\\s+65534\\s+65534").containsPattern("Gid:\\s+65534\\s+65534");
+    assertThat(status).as("no setuid binary lifts it back to root, whatever its container allows (SEC-4)")
+        .containsPattern("NoNewPrivs:\\s+1");
   }
 
 }
