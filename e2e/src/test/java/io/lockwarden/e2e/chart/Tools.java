@@ -1,12 +1,12 @@
 package io.lockwarden.e2e.chart;
 
+import io.lockwarden.e2e.harness.ControlPlaneBinaries;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,29 +30,18 @@ final class Tools {
     return repoRoot().resolve("helm/lockwarden");
   }
 
-  static Path toolsDir() {
-    String dir = System.getenv("LOCKWARDEN_TOOLS_DIR");
-    return dir != null && !dir.isBlank() ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".kubeapitest");
-  }
-
   static Path helm() {
-    return tool(toolsDir().resolve("tools/bin/helm"), "e2e/controlplane/tools.sh");
+    return ControlPlaneBinaries.installed(ControlPlaneBinaries.toolsDir().resolve("tools/bin/helm"),
+        "e2e/controlplane/tools.sh");
   }
 
   static Path promtool() {
-    return tool(toolsDir().resolve("tools/bin/promtool"), "e2e/controlplane/tools.sh");
+    return ControlPlaneBinaries.installed(ControlPlaneBinaries.toolsDir().resolve("tools/bin/promtool"),
+        "e2e/controlplane/tools.sh");
   }
 
   static Path kubectl() {
-    String version = System.getProperty("lockwarden.k8s.version", "1.34.4");
-    return tool(toolsDir().resolve("k8s/" + version + "-linux-amd64/kubectl"), "e2e/controlplane/build.sh");
-  }
-
-  private static Path tool(Path path, String installer) {
-    if (!Files.isExecutable(path)) {
-      throw new IllegalStateException(path + " is missing: run " + installer + " (mvn verify runs it)");
-    }
-    return path;
+    return ControlPlaneBinaries.kubernetes("kubectl");
   }
 
   /** What a finished command said. */

@@ -34,7 +34,7 @@ public final class ControllerManager implements AutoCloseable {
       Files.writeString(kubeconfig, kubeconfig(Config.fromKubeconfig(controlPlane.kubeconfigYaml())));
       Files.setPosixFilePermissions(kubeconfig, PosixFilePermissions.fromString("rw-------"));
       Path log = dir.resolve(name + ".log");
-      Process process = new ProcessBuilder(binary().toString(),
+      Process process = new ProcessBuilder(ControlPlaneBinaries.kubernetes("kube-controller-manager").toString(),
           "--kubeconfig=" + kubeconfig,
           "--controllers=" + String.join(",", controllers),
           "--use-service-account-credentials=true",
@@ -46,18 +46,6 @@ public final class ControllerManager implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private static Path binary() {
-    String tools = System.getenv("LOCKWARDEN_TOOLS_DIR");
-    Path dir = tools != null && !tools.isBlank() ? Path.of(tools) : Path.of(System.getProperty("user.home"),
-        ".kubeapitest");
-    String version = System.getProperty("lockwarden.k8s.version", "1.34.4");
-    Path binary = dir.resolve("k8s/" + version + "-linux-amd64/kube-controller-manager");
-    if (!Files.isExecutable(binary)) {
-      throw new IllegalStateException(binary + " is missing: run e2e/controlplane/build.sh (mvn verify runs it)");
-    }
-    return binary;
   }
 
   /** The admin's credentials, acting as system:kube-controller-manager (kubeconfig's "as"). */

@@ -65,9 +65,9 @@ class ImagesIT {
     List<List<String>> files = new ArrayList<>();
     for (JsonNode layer : manifest.path("layers")) {
       assertThat(layer.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.layer.v1.tar+gzip");
-      Path blob = oci.resolve("blobs/sha256").resolve(layer.path("digest").asText().substring("sha256:".length()));
-      assertThat(run(List.of("sha256sum", blob.toString())).split(" ")[0])
-          .isEqualTo(layer.path("digest").asText().substring("sha256:".length()));
+      Path blob = blobFile(oci, layer.path("digest").asText());
+      assertThat("sha256:" + run(List.of("sha256sum", blob.toString())).split(" ")[0])
+          .isEqualTo(layer.path("digest").asText());
       files.add(run(List.of("tar", "-tzf", blob.toString())).lines().toList());
     }
     assertThat(files).hasSizeGreaterThanOrEqualTo(4);
@@ -83,8 +83,7 @@ class ImagesIT {
     // Run it from its own files.
     Path root = Files.createDirectories(dir.resolve("root"));
     for (JsonNode layer : manifest.path("layers")) {
-      run(List.of("tar", "-xzf", oci.resolve("blobs/sha256")
-          .resolve(layer.path("digest").asText().substring("sha256:".length())).toString(), "-C", root.toString()));
+      run(List.of("tar", "-xzf", blobFile(oci, layer.path("digest").asText()).toString(), "-C", root.toString()));
     }
     List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--pid", "--fork",
         "--mount-proc=" + root.resolve("proc"), "chroot", "--userspec=" + user, root.toString(),
@@ -100,7 +99,13 @@ class ImagesIT {
   }
 
   private static JsonNode blob(Path oci, String digest) throws IOException {
-    return JSON.readTree(oci.resolve("blobs/sha256").resolve(digest.substring("sha256:".length())).toFile());
+    return JSON.readTree(blobFile(oci, digest).toFile());
+  }
+
+  /** Where an OCI layout keeps the blob {@code sha256:<hex>}. */
+  private static Path blobFile(Path oci, String digest) {
+    assertThat(digest).startsWith("sha256:");
+    return oci.resolve("blobs/sha256").resolve(digest.substring("sha256:".length()));
   }
 
   /** A command that must succeed: its standard output (tar's warnings about Jib's extended headers are dropped). */

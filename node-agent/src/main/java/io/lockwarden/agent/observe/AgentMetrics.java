@@ -41,8 +41,8 @@ public final class AgentMetrics {
             + "(docs/safety.md, TIME-4); else 0")
         .register(registry);
     Gauge.builder("lockwarden.supervisors.outside.agent.cgroup", supervisorsOutsideAgentCgroup, AtomicInteger::get)
-        .description("1 once the supervisors started live in a cgroup outside the agent's own, so that stopping the "
-            + "agent's container leaves them and their domains running; 0 while they share it")
+        .description("1 while the supervisor started last lives in a cgroup outside the agent's own, so that stopping "
+            + "the agent's container leaves the supervisors and their domains running; 0 while they share it")
         .register(registry);
     promiseAsk(true, false);
     promiseAsk(false, false);

@@ -62,12 +62,28 @@ public final class DomainCgroup {
 
   /** The cgroup directory process {@code pid} is in now, under {@code mount}. */
   public static Path cgroupOf(long pid, Path mount) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
-      if (line.startsWith("0::")) {
-        return mount.resolve(line.substring(3).replaceFirst("^/", ""));
-      }
+    String path = pathOf(Long.toString(pid));
+    if (path == null) {
+      throw new IOException("process " + pid + " is in no cgroup v2");
     }
-    throw new IOException("process " + pid + " is in no cgroup v2");
+    return mount.resolve(path.replaceFirst("^/", ""));
+  }
+
+  /**
+   * The cgroup v2 path of {@code process} (a pid, or {@code self}) as /proc/&lt;process&gt;/cgroup says it, relative to
+   * the reader's cgroup namespace; null if it has none or cannot be read.
+   */
+  static String pathOf(String process) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", process, "cgroup"))) {
+        if (line.startsWith("0::")) {
+          return line.substring(3);
+        }
+      }
+    } catch (IOException e) {
+      return null;
+    }
+    return null;
   }
 
   /** Every process in the cgroup now; empty if the cgroup does not exist. */

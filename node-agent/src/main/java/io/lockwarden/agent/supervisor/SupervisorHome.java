@@ -94,8 +94,8 @@ public final class SupervisorHome {
    * agent's cgroup does not reach. Both paths come from /proc in the agent's own cgroup namespace, so they compare.
    */
   static boolean outsideAgent(long pid) {
-    String mine = cgroupPath("self");
-    String theirs = cgroupPath(Long.toString(pid));
+    String mine = DomainCgroup.pathOf("self");
+    String theirs = DomainCgroup.pathOf(Long.toString(pid));
     return mine != null && theirs != null && outside(theirs, mine);
   }
 
@@ -114,23 +114,10 @@ public final class SupervisorHome {
   static boolean hybrid() {
     try {
       return Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
-          .anyMatch(line -> !line.startsWith("0::") && !line.split(":", 3)[1].isEmpty()
-              && !line.split(":", 3)[1].startsWith("name="));
+          .map(line -> line.split(":", 3)[1]) // hierarchy-id:controllers:path
+          .anyMatch(controllers -> !controllers.isEmpty() && !controllers.startsWith("name="));
     } catch (IOException | RuntimeException e) {
       return false;
     }
-  }
-
-  private static String cgroupPath(String process) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc", process, "cgroup"))) {
-        if (line.startsWith("0::")) {
-          return line.substring(3);
-        }
-      }
-    } catch (IOException e) {
-      return null;
-    }
-    return null;
   }
 }
