@@ -3,6 +3,7 @@ package io.lockwarden.e2e.agent;
 import static io.lockwarden.testing.TestObjects.uniqueName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.lockwarden.api.v1alpha1.DomainConditions;
 import io.lockwarden.api.v1alpha1.DomainPhase;
 import io.lockwarden.api.v1alpha1.SupervisedDomain;
@@ -193,11 +194,26 @@ class ReleaseRulesIT {
     return domain;
   }
 
+  /**
+   * Removes the disk from the spec as a user's edit would: read, change, write with the read's resourceVersion, and
+   * read again on a conflict (the operator and the agent write the same object meanwhile; a CI run lost this race).
+   */
   private static void unplug(LocalSystem s, String name, String file) {
-    SupervisedDomain d = s.domain(name);
-    d.getSpec().disks = new ArrayList<>(d.getSpec().disks.stream().filter(x -> !s.disk(file).equals(x.path)).toList());
-    d.getMetadata().setManagedFields(null);
-    s.admin.resource(d).update();
+    Await.until(file + " removed from " + name + "'s spec", LocalSystem.WAIT, () -> {
+      SupervisedDomain d = s.domain(name);
+      d.getSpec().disks = new ArrayList<>(d.getSpec().disks.stream().filter(x -> !s.disk(file).equals(x.path))
+          .toList());
+      d.getMetadata().setManagedFields(null);
+      try {
+        s.admin.resource(d).update();
+        return true;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        return false;
+      }
+    });
   }
 
   /** Waits for a record of {@code domain} on the disk, and returns the pid that wrote it. */
